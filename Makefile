@@ -1,0 +1,70 @@
+# undistro — plain Makefile; libraries through pkg-config.
+.POSIX:
+.SUFFIXES:
+
+CC       = cc
+PKGS     = libsolv libsolvext libarchive libzstd libcurl
+WARN     = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS   = -std=c11 -O2 -g $(WARN) -Werror
+CPPFLAGS = -D_GNU_SOURCE
+PKGCFLAGS != pkg-config --cflags $(PKGS) 2>/dev/null || true
+PKGLIBS   != pkg-config --libs $(PKGS) 2>/dev/null || true
+ALLCFLAGS = $(CFLAGS) $(CPPFLAGS) $(PKGCFLAGS)
+
+SRC  != ls builder/*.c
+LIBSRC != ls builder/*.c | grep -v '^builder/main.c$$'
+LIBOBJ = $(LIBSRC:builder/%.c=o/%.o)
+UNITS != ls tests/unit/test_*.c 2>/dev/null || true
+UNITBIN = $(UNITS:tests/unit/%.c=o/tests/%)
+
+all: undistro
+
+deps:
+	@pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v qemu-system-x86_64 >/dev/null || sh ci/install-deps
+
+o/%.o: builder/%.c builder/*.h
+	@mkdir -p o
+	$(CC) $(ALLCFLAGS) -c -o $@ builder/$*.c
+
+o/libundistro.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+undistro: o/main.o o/libundistro.a
+	$(CC) $(LDFLAGS) -o $@ o/main.o o/libundistro.a $(PKGLIBS)
+
+o/tests/%: tests/unit/%.c o/libundistro.a builder/*.h
+	@mkdir -p o/tests
+	$(CC) $(ALLCFLAGS) -Ibuilder -o $@ tests/unit/$*.c o/libundistro.a $(PKGLIBS) -lcmocka
+
+units: $(UNITBIN)
+
+# The sanitizer build: the same sources with ASan and UBSan, in o-asan/.
+ASANFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(WARN) -Werror
+
+asan: undistro-asan
+
+undistro-asan: $(SRC) builder/*.h
+	@mkdir -p o-asan
+	for f in $(SRC); do clang $(ASANFLAGS) $(CPPFLAGS) $(PKGCFLAGS) -c -o o-asan/$$(basename $$f .c).o $$f || exit 1; done
+	clang $(ASANFLAGS) -o $@ o-asan/*.o $(PKGLIBS)
+
+fuzz: o/fuzz-recipe
+
+o/fuzz-recipe: tests/fuzz/fuzz_recipe.c $(LIBSRC) builder/*.h
+	@mkdir -p o
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKGCFLAGS) -Ibuilder -o $@ tests/fuzz/fuzz_recipe.c $(LIBSRC) $(PKGLIBS)
+
+# `make check`: every test, including the sanitizer build (README).
+check: deps
+	$(MAKE) undistro units asan
+	sh tests/run.sh
+
+# `make image`: the default role's bootable image (README).
+image: deps undistro
+	sh ci/build-image base
+
+clean:
+	rm -rf o o-asan undistro undistro-asan
+
+.PHONY: all deps units asan undistro-asan fuzz check image clean

@@ -1,0 +1,34 @@
+/* Everything that talks to the operating system beyond stdio: running
+ * programs, files written atomically, directory trees. Functions return 0 on
+ * success and -1 on failure, after reporting it through diag, unless stated
+ * otherwise. */
+#include <stddef.h>
+#include <sys/types.h>
+
+struct buf;
+
+/* Run argv (searching PATH) and wait. Its stdout and stderr go to outfd, or
+ * are inherited when outfd is -1; stdin is /dev/null. env is the environment
+ * (NULL: inherit); cwd the directory (NULL: inherit). Returns the exit status
+ * (0-255), 128+N when killed by signal N, or -1 when it could not be started
+ * (reported, including exec failure). */
+int osrun(char *const argv[], char *const env[], const char *cwd, int outfd);
+/* Like osrun with outfd -1 for stderr, but collects stdout into out. */
+int osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf *out);
+/* Write n bytes to path atomically: a temporary name beside it, fsync,
+ * rename, fsync of the directory. Nothing is left under path on failure. */
+int writeatomic(const char *path, const void *data, size_t n, mode_t mode);
+/* Open a temporary file beside path for writing (mode 0600 until finished);
+ * *tmp receives its name (malloc'd). Returns the fd or -1. */
+int opentemp(const char *path, char **tmp);
+/* fsync fd, close it, give it mode, and rename tmp to path, fsyncing the
+ * directory; on any failure tmp is removed. Takes ownership of tmp. */
+int committemp(int fd, char *tmp, const char *path, mode_t mode);
+/* Read a whole file into *data (malloc'd, NUL-terminated) and *n. */
+int readfile(const char *path, char **data, size_t *n);
+/* mkdir -p. */
+int mkdirp(const char *path, mode_t mode);
+/* rm -rf; a missing path is not an error. */
+int rmtree(const char *path);
+/* Nonzero when path exists (lstat). */
+int exists(const char *path);

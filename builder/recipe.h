@@ -1,0 +1,149 @@
+/* Recipes and roles: the parsed, validated form of the files under recipes/.
+ * Syntax and schema are documented in docs/recipes.md. Every field keeps the
+ * location it came from, so later stages can point back at the file.
+ * All memory belongs to the arena passed to the parse functions. */
+#include "diag.h"
+
+struct arena;
+
+enum depop { DEP_ANY, DEP_LT, DEP_LE, DEP_EQ, DEP_GE, DEP_GT };
+
+/* "name [op version]" */
+struct dep {
+	char *name;
+	enum depop op;
+	char *version;   /* NULL when op is DEP_ANY */
+	struct loc loc;
+};
+
+struct deplist {
+	struct dep *v;
+	size_t n;
+};
+
+struct strlist {
+	char **v;
+	struct loc *loc;
+	size_t n;
+};
+
+struct source {
+	struct strlist urls;
+	char *sha256;     /* 64 lower-case hex digits */
+	char *file;       /* file name in the cache and build dir */
+	char *debian;     /* Debian source package carrying the same file, or NULL */
+	char *debianversion;
+	char *dest;       /* subdirectory of the source dir to unpack into, or NULL */
+	int nostrip;      /* keep the archive's top-level directory */
+	struct loc loc, sha256loc;
+};
+
+struct patch {
+	char *file;       /* beside the recipe, or inside the Debian source (debian=yes) */
+	int debian;
+	char *sha256;
+	int strip;        /* patch -pN */
+	struct loc loc;
+};
+
+struct flag {
+	char *name;
+	char *def;        /* default value */
+	char *desc;
+	struct strlist values;  /* allowed values; yes,no when not given */
+	/* applied when the flag's value is "yes" */
+	char *configure;
+	char *make;
+	struct deplist depends, builddepends;
+	struct loc loc;
+};
+
+enum toolchain { TOOLCHAIN_STAGE2, TOOLCHAIN_HOST };
+
+struct recipe {
+	char *path;       /* as given, for messages */
+	char *dir;        /* directory holding the recipe, its patches and fragments */
+	unsigned char hash[32];   /* sha256 of the recipe file's bytes */
+	char *name, *version, *desc, *homepage, *license;
+	char *evr;        /* version-release */
+	long release;
+	enum toolchain toolchain;
+	struct source *sources;
+	size_t nsources;
+	struct deplist depends, builddepends, provides, conflicts;
+	struct flag *flags;
+	size_t nflags;
+	struct patch *patches;
+	size_t npatches;
+	struct strlist keep;
+	char *build, *install, *test;
+	struct loc loc, nameloc, versionloc, buildloc, installloc, testloc;
+};
+
+/* A package a role installs, with the flag values it chooses. */
+struct flagchoice {
+	char *name, *value;
+	struct loc loc;
+};
+
+struct pkgchoice {
+	char *name;
+	struct flagchoice *flags;
+	size_t nflags;
+	struct loc loc;
+};
+
+struct service {
+	char *name, *command, *user;
+	struct strlist after;   /* services that must be up first */
+	int ready;              /* counts for the "ready" line (default yes) */
+	struct loc loc;
+};
+
+struct user {
+	char *name, *home, *shell;
+	long uid, gid;
+	struct strlist keys;    /* authorized ssh keys, each a file under the tree */
+	struct loc loc;
+};
+
+struct imageopts {
+	char *rootfs;           /* "initramfs" (default) or "erofs" */
+	long sizemb;            /* disk size in MiB */
+	struct strlist formats; /* raw qcow2 vhd vmdk */
+	struct strlist ports;   /* guest TCP ports to forward in `undistro run` */
+	struct loc loc;
+};
+
+struct role {
+	char *path, *name, *desc, *hostname, *kernel, *cmdline;
+	struct strlist include;   /* roles whose contents this role adds to */
+	struct pkgchoice *pkgs;
+	size_t npkgs;
+	struct strlist overlays;
+	struct service *services;
+	size_t nservices;
+	struct user *users;
+	size_t nusers;
+	struct strlist strip;     /* strip-policy overrides: categories to keep */
+	struct imageopts image;
+	struct loc loc, kernelloc;
+};
+
+/* Parse a recipe from the text buf of length n read from path; dir is the
+ * directory holding it. Errors are reported through diag; returns NULL when
+ * there were any. */
+struct recipe *recipeparse(struct arena *, const char *path, const char *dir,
+                           const char *buf, size_t n);
+/* Parse a role likewise. */
+struct role *roleparse(struct arena *, const char *path, const char *buf, size_t n);
+/* Parse "name [op version]"; returns 0, or -1 with msg set to why not. */
+int depparse(struct arena *, const char *s, size_t n, struct dep *, const char **msg);
+/* Nonzero when s is a valid version: starts with a digit, then [A-Za-z0-9.+~_]. */
+int versionvalid(const char *s);
+/* Nonzero when s is a valid package, flag or role name. */
+int namevalid(const char *s);
+/* The value a role gives flag f of pkg, or f's default. */
+const char *flagvalue(const struct flag *f, const struct pkgchoice *pkg);
+/* The text of a dependency operator ("", "<", "<=", "=", ">=", ">"). */
+const char *depopstr(enum depop);

@@ -1,0 +1,26 @@
+/* Strings with their length: slices into input text, growable buffers. */
+#include <stddef.h>
+
+struct slice {
+	const char *p;
+	size_t n;
+};
+
+struct buf {
+	char *p;   /* always NUL-terminated once anything was added */
+	size_t n, cap;
+};
+
+/* Append n bytes, a string, a character, or printf output to a buffer. */
+void bufaddn(struct buf *, const char *, size_t);
+void bufadds(struct buf *, const char *);
+void bufaddc(struct buf *, char);
+void bufprintf(struct buf *, const char *, ...);
+/* Release the buffer's storage. */
+void buffree(struct buf *);
+/* Nonzero when the slice equals the string. */
+int sliceeq(struct slice, const char *);
+/* Edit distance between a and b, capped at max+1 (for "did you mean"). */
+size_t editdist(const char *a, const char *b, size_t max);
+/* Nonzero when s ends with suffix. */
+int endswith(const char *s, const char *suffix);

@@ -1,0 +1,264 @@
+#include <string.h>
+#include "alloc.h"
+#include "diag.h"
+#include "syntax.h"
+
+struct lexer {
+	struct arena *a;
+	const char *file, *buf;
+	size_t n, pos;       /* pos: start of the current line */
+	int line;
+	struct loc here;
+};
+
+static int
+iskeystart(int c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static int
+iskeychar(int c)
+{
+	return iskeystart(c) || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+static int
+islabelchar(int c)
+{
+	return iskeychar(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '+';
+}
+
+static int
+isblank_(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The location of column col (0-based) of the current line. */
+static struct loc *
+at(struct lexer *l, size_t col)
+{
+	l->here = (struct loc){l->file, l->line, (int)col + 1};
+	return &l->here;
+}
+
+/* The current line as [s, s+len), without its newline; advances pos. */
+static int
+nextline(struct lexer *l, const char **s, size_t *len)
+{
+	const char *nl;
+
+	if (l->pos >= l->n)
+		return 0;
+	*s = l->buf + l->pos;
+	nl = memchr(*s, '\n', l->n - l->pos);
+	*len = nl ? (size_t)(nl - *s) : l->n - l->pos;
+	l->pos += *len + (nl != NULL);
+	l->line++;
+	if (*len && (*s)[*len - 1] == '\r')
+		--*len;
+	return 1;
+}
+
+/* Unquote "..." starting at s[i]; the closing quote must end the line. */
+static char *
+unquote(struct lexer *l, const char *s, size_t i, size_t len)
+{
+	struct buf b = {0};
+	char *r;
+	size_t j;
+
+	for (j = i + 1; j < len && s[j] != '"'; j++) {
+		if (s[j] == '\\' && j + 1 < len) {
+			j++;
+			switch (s[j]) {
+			case 'n': bufaddc(&b, '\n'); break;
+			case 't': bufaddc(&b, '\t'); break;
+			case '"': case '\\': bufaddc(&b, s[j]); break;
+			default:
+				errat(at(l, j - 1), "unknown escape '\\%c' in quoted string; use \\\", \\\\, \\n or \\t", s[j]);
+				buffree(&b);
+				return NULL;
+			}
+		} else {
+			bufaddc(&b, s[j]);
+		}
+	}
+	if (j >= len) {
+		errat(at(l, i), "unterminated quoted string; add a closing '\"'");
+		buffree(&b);
+		return NULL;
+	}
+	for (j++; j < len && isblank_(s[j]); j++)
+		;
+	if (j < len) {
+		errat(at(l, j), "unexpected text after quoted string");
+		buffree(&b);
+		return NULL;
+	}
+	r = arenastrndup(l->a, b.p ? b.p : "", b.n);
+	buffree(&b);
+	return r;
+}
+
+/* Read a heredoc body up to the line holding only tag. */
+static char *
+heredoc(struct lexer *l, const char *tag, size_t taglen, int startline)
+{
+	const char *s, *body = l->buf + l->pos;
+	size_t len, i, e;
+
+	while (nextline(l, &s, &len)) {
+		for (i = 0; i < len && isblank_(s[i]); i++)
+			;
+		for (e = len; e > i && isblank_(s[e - 1]); e--)
+			;
+		if (e - i == taglen && memcmp(s + i, tag, taglen) == 0)
+			return arenastrndup(l->a, body, (size_t)(s - body));
+	}
+	{
+		struct loc loc = {l->file, startline, 1};
+		errat(&loc, "script started here is never closed: add a line '%.*s'", (int)taglen, tag);
+	}
+	return NULL;
+}
+
+/* Parse one non-blank, non-comment line starting at column i into *nd.
+ * Returns 1 for a node, 2 for a block opening, 3 for a block close, 0 on error. */
+static int
+parseline(struct lexer *l, const char *s, size_t len, size_t i, struct node *nd)
+{
+	size_t k, e;
+
+	if (s[i] == '}') {
+		for (k = i + 1; k < len && isblank_(s[k]); k++)
+			;
+		if (k < len) {
+			errat(at(l, k), "unexpected text after '}'");
+			return 0;
+		}
+		return 3;
+	}
+	if (!iskeystart((unsigned char)s[i])) {
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			errat(at(l, i), "keys are lower case: expected a key such as 'name = ...'");
+		else
+			errat(at(l, i), "expected a key (lower-case letters, digits, '-'), a '}' or a '#' comment, not '%c'", (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?');
+		return 0;
+	}
+	for (k = i; k < len && iskeychar((unsigned char)s[k]); k++)
+		;
+	nd->key = arenastrndup(l->a, s + i, k - i);
+	nd->kloc = (struct loc){l->file, l->line, (int)i + 1};
+	for (; k < len && isblank_(s[k]); k++)
+		;
+	if (k < len && s[k] == '=') {
+		for (k++; k < len && isblank_(s[k]); k++)
+			;
+		nd->kind = NODE_VALUE;
+		nd->vloc = (struct loc){l->file, l->line, (int)k + 1};
+		if (k < len && s[k] == '"') {
+			nd->value = unquote(l, s, k, len);
+			return nd->value ? 1 : 0;
+		}
+		for (e = len; e > k && isblank_(s[e - 1]); e--)
+			;
+		nd->value = arenastrndup(l->a, s + k, e - k);
+		return 1;
+	}
+	if (k + 1 < len && s[k] == '<' && s[k + 1] == '<') {
+		size_t t = k + 2, te;
+		int start = l->line;
+
+		for (; t < len && isblank_(s[t]); t++)
+			;
+		if (t < len && (s[t] == '\'' || s[t] == '"'))
+			t++;
+		for (te = t; te < len && (islabelchar((unsigned char)s[te])); te++)
+			;
+		if (te == t) {
+			errat(at(l, t), "expected a terminator word after '<<', as in '%s <<EOF'", nd->key);
+			return 0;
+		}
+		nd->kind = NODE_SCRIPT;
+		nd->vloc = (struct loc){l->file, l->line + 1, 1};
+		nd->value = heredoc(l, s + t, te - t, start);
+		return nd->value ? 1 : 0;
+	}
+	if (k < len && islabelchar((unsigned char)s[k]) && s[k] != '{') {
+		for (e = k; e < len && islabelchar((unsigned char)s[e]); e++)
+			;
+		nd->label = arenastrndup(l->a, s + k, e - k);
+		nd->lloc = (struct loc){l->file, l->line, (int)k + 1};
+		for (k = e; k < len && isblank_(s[k]); k++)
+			;
+	}
+	if (k < len && s[k] == '{') {
+		for (e = k + 1; e < len && isblank_(s[e]); e++)
+			;
+		if (e < len) {
+			errat(at(l, e), "unexpected text after '{': put each key on its own line");
+			return 0;
+		}
+		nd->kind = NODE_BLOCK;
+		return 2;
+	}
+	if (k >= len)
+		errat(at(l, k), "key '%s' needs a value: write '%s = value'", nd->key, nd->key);
+	else
+		errat(at(l, k), "expected '=', '<<' or '{' after key '%s'", nd->key);
+	return 0;
+}
+
+int
+syntaxparse(struct arena *a, const char *file, const char *buf, size_t n, struct nodelist *out)
+{
+	struct lexer l = {a, file, buf, n, 0, 0, {0}};
+	int before = nerrors;
+	struct node *block = NULL, nd;
+	const char *s;
+	size_t len, i;
+	int r;
+
+	out->v = NULL;
+	out->n = 0;
+	if (memchr(buf, '\0', n)) {
+		struct loc loc = {file, 0, 0};
+		errat(&loc, "file contains a NUL byte: recipes and roles are text files");
+		return 1;
+	}
+	while (nextline(&l, &s, &len)) {
+		for (i = 0; i < len && isblank_(s[i]); i++)
+			;
+		if (i == len || s[i] == '#')
+			continue;
+		memset(&nd, 0, sizeof(nd));
+		r = parseline(&l, s, len, i, &nd);
+		if (r == 0)
+			continue;
+		if (r == 3) {
+			if (!block)
+				errat(at(&l, i), "'}' without a block to close");
+			block = NULL;
+			continue;
+		}
+		if (r == 2 && block) {
+			errat(at(&l, i), "blocks cannot nest: close block '%s' (line %d) with '}' first", block->key, block->kloc.line);
+			continue;
+		}
+		if (block) {
+			*ARENAPUSH(a, block->kids, block->nkids) = nd;
+		} else {
+			struct node *p = ARENAPUSH(a, out->v, out->n);
+
+			*p = nd;
+			if (r == 2)
+				block = p;
+		}
+	}
+	if (block) {
+		errat(&block->kloc, "block '%s' is never closed: add a line '}'", block->key);
+	}
+	return nerrors - before;
+}
