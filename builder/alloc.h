@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_ALLOC_H
+#define UNDISTRO_ALLOC_H
 /* Overflow-checked allocation. The x* helpers never return NULL: running out
  * of memory is reported and exits with EXIT_SYSTEM. Per-run data lives in
  * arenas, freed all at once. */
@@ -32,3 +34,4 @@ void *arenagrow(struct arena *, void *v, size_t *n, size_t sz);
 	((v) = arenagrow((a), (v), &(n), sizeof(*(v))), &(v)[(n) - 1])
 /* Free every block of the arena. */
 void arenafree(struct arena *);
+#endif

@@ -8,12 +8,16 @@
 const char *argv0 = "undistro";
 int nerrors;
 int quiet;
+int diagsilent;
 
 static void
 vreport(const struct loc *l, const char *kind, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	size_t n = strlen(fmt);
+
+	if (diagsilent)
+		return;
 
 	fflush(stdout);
 	fprintf(stderr, "%s: ", argv0);

@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_DIAG_H
+#define UNDISTRO_DIAG_H
 /* Diagnostics: every message the user sees goes through here.
  * Format: "undistro: [file:line:col: ]message"; a format ending in ':'
  * appends ": strerror(errno)". Lower layers report, count and return;
@@ -34,3 +36,6 @@ void warn(const char *, ...);
 _Noreturn void fatal(int, const char *, ...);
 /* Suppress warnings (-q). */
 extern int quiet;
+/* Count errors without printing anything (fuzzing). */
+extern int diagsilent;
+#endif

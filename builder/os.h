@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_OS_H
+#define UNDISTRO_OS_H
 /* Everything that talks to the operating system beyond stdio: running
  * programs, files written atomically, directory trees. Functions return 0 on
  * success and -1 on failure, after reporting it through diag, unless stated
@@ -32,3 +34,4 @@ int mkdirp(const char *path, mode_t mode);
 int rmtree(const char *path);
 /* Nonzero when path exists (lstat). */
 int exists(const char *path);
+#endif

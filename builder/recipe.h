@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_RECIPE_H
+#define UNDISTRO_RECIPE_H
 /* Recipes and roles: the parsed, validated form of the files under recipes/.
  * Syntax and schema are documented in docs/recipes.md. Every field keeps the
  * location it came from, so later stages can point back at the file.
@@ -34,7 +36,7 @@ struct source {
 	char *debian;     /* Debian source package carrying the same file, or NULL */
 	char *debianversion;
 	char *dest;       /* subdirectory of the source dir to unpack into, or NULL */
-	int nostrip;      /* keep the archive's top-level directory */
+	int strip;        /* strip the archive's single top-level directory (default 1) */
 	struct loc loc, sha256loc;
 };
 
@@ -42,7 +44,7 @@ struct patch {
 	char *file;       /* beside the recipe, or inside the Debian source (debian=yes) */
 	int debian;
 	char *sha256;
-	int strip;        /* patch -pN */
+	long strip;       /* patch -pN (default 1) */
 	struct loc loc;
 };
 
@@ -107,8 +109,10 @@ struct user {
 	struct loc loc;
 };
 
+enum { ROOTFS_INITRAMFS, ROOTFS_EROFS };
+
 struct imageopts {
-	char *rootfs;           /* "initramfs" (default) or "erofs" */
+	int rootfs;             /* ROOTFS_INITRAMFS (default) or ROOTFS_EROFS */
 	long sizemb;            /* disk size in MiB */
 	struct strlist formats; /* raw qcow2 vhd vmdk */
 	struct strlist ports;   /* guest TCP ports to forward in `undistro run` */
@@ -118,6 +122,7 @@ struct imageopts {
 struct role {
 	char *path, *name, *desc, *hostname, *kernel, *cmdline;
 	struct strlist include;   /* roles whose contents this role adds to */
+	struct strlist packages;  /* as written; merged into pkgs */
 	struct pkgchoice *pkgs;
 	size_t npkgs;
 	struct strlist overlays;
@@ -147,3 +152,4 @@ int namevalid(const char *s);
 const char *flagvalue(const struct flag *f, const struct pkgchoice *pkg);
 /* The text of a dependency operator ("", "<", "<=", "=", ">=", ">"). */
 const char *depopstr(enum depop);
+#endif

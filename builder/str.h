@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_STR_H
+#define UNDISTRO_STR_H
 /* Strings with their length: slices into input text, growable buffers. */
 #include <stddef.h>
 
@@ -24,3 +26,4 @@ int sliceeq(struct slice, const char *);
 size_t editdist(const char *a, const char *b, size_t max);
 /* Nonzero when s ends with suffix. */
 int endswith(const char *s, const char *suffix);
+#endif

@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_SYNTAX_H
+#define UNDISTRO_SYNTAX_H
 /* The generic syntax shared by recipes and roles (docs/recipes.md):
  *
  *   # comment
@@ -31,3 +33,4 @@ struct nodelist {
 
 /* Parse buf (n bytes, from file) into nodes; returns the number of errors. */
 int syntaxparse(struct arena *, const char *file, const char *buf, size_t n, struct nodelist *);
+#endif

@@ -1,0 +1,31 @@
+#ifndef UNDISTRO_CMD_H
+#define UNDISTRO_CMD_H
+/* Subcommands: one file each (cmd_NAME.c), registered in main.c's table.
+ * A command returns an exit code from diag.h; it is the top layer, so it may
+ * decide the code, but it never calls exit() itself. */
+
+struct opts {
+	const char *dir;     /* -C: the recipe tree (default ".") */
+	int jobs;            /* -j: job budget (default: online CPUs) */
+};
+
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv, const struct opts *);
+	const char *args;     /* synopsis after the command name */
+	const char *summary;  /* one line for `undistro --help` */
+	const char *help;     /* the rest of `undistro CMD --help` */
+};
+
+/* Print cmd's help to stdout. */
+void cmdhelp(const struct cmd *);
+/* Report a usage error for cmd and return EXIT_USAGE. */
+int cmdusage(const struct cmd *, const char *fmt, ...);
+/* Parse the common subcommand options: --help (prints help, returns 1),
+ * and the flags named in allowed ("json" for --json, ...). Sets *json when
+ * --json is given. Returns 0 to go on, 1 when help was printed, -1 on a usage
+ * error (reported). On 0, argv[*first..argc) are the operands. */
+int cmdopts(const struct cmd *, int argc, char **argv, const char *allowed, int *json, int *first);
+
+extern const struct cmd cmd_check, cmd_ls;
+#endif

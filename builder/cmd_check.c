@@ -1,0 +1,32 @@
+/* undistro check: validate the whole tree. */
+#include <stdio.h>
+#include "cmd.h"
+#include "diag.h"
+#include "tree.h"
+
+static int
+run(int argc, char **argv, const struct opts *o)
+{
+	struct tree t;
+	int first, r;
+
+	if ((r = cmdopts(&cmd_check, argc, argv, "", NULL, &first)) != 0)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (first != argc)
+		return cmdusage(&cmd_check, "check takes no operands");
+	r = treeload(&t, o->dir);
+	if (r == 0)
+		printf("%zu recipes and %zu roles checked, no errors\n", t.nrecipes, t.nroles);
+	else
+		fprintf(stderr, "undistro: %d error%s\n", nerrors, nerrors == 1 ? "" : "s");
+	treefree(&t);
+	return r == 0 ? EXIT_OK : EXIT_INPUT;
+}
+
+const struct cmd cmd_check = {
+	"check", run, "",
+	"validate every recipe and role of the tree",
+	"Parses every recipe under recipes/ and role under recipes/roles/, checks\n"
+	"values, names, flags, includes, overlays and services, and reports every\n"
+	"error as FILE:LINE:COL: message. Exit 0 when the tree is clean, 1 otherwise.\n",
+};

@@ -1,0 +1,72 @@
+#ifndef UNDISTRO_FETCH_H
+#define UNDISTRO_FETCH_H
+/* Fetching sources: each recipe source's file into the source cache,
+ * verified against the sha256 the recipe pins.
+ *
+ * Cache layout (CACHE: cfg->cache):
+ *   CACHE/sha256/HEX     the file whose sha256 is HEX; the only name looked up
+ *   CACHE/by-name/FILE   symlink to ../sha256/HEX, for people (and so a cache
+ *                        can serve as another machine's mirror); never trusted
+ *   CACHE/tmp/           downloads in progress, each flock()ed by its writer;
+ *                        unlocked leftovers (a killed run) are removed on the
+ *                        next fetch
+ * A file enters sha256/ only by rename() after its hash was computed while it
+ * was written and found equal, and after fsync: an interrupted or truncated
+ * download leaves nothing there. A cache hit is hashed again before it is
+ * returned (0.4 s for the 138 MB linux tarball here), so a file corrupted or
+ * edited in the cache is caught: nothing unverified is ever unpacked.
+ *
+ * Backends, tried in order, each attempt logged on stderr unless quiet:
+ *   1. the cache;
+ *   2. mirrors: directories or http(s)/file URL prefixes holding files as
+ *      PREFIX/FILE or PREFIX/sha256/HEX (a cache directory is a mirror);
+ *   3. the source's upstream URLs (libcurl: redirects to http(s) only, 30 s
+ *      connect timeout, aborted below 1 KiB/s for 60 s, 3 retries after 1, 2
+ *      and 4 s for transient failures — connection, timeout, truncation, HTTP
+ *      408/429/5xx — but not for 404 or an unknown host; a progress bar when
+ *      stderr is a terminal);
+ *   4. the Debian source archive: `apt-cache showsrc` (local, no network)
+ *      picks the version carrying a file with the wanted hash (or checks the
+ *      pinned one), then `apt-get source --download-only` into a temporary
+ *      directory under CACHE/tmp; only a file with the wanted hash is kept.
+ * A file with the wrong hash is deleted and reported (warning: recipe
+ * file:line, expected and actual hash, origin); the next backend is tried.
+ * When all fail, one error at the source's sha256 line lists every attempt.
+ *
+ * SHA-256 comes from sha256.h (libsolv's implementation). */
+#include <stddef.h>
+
+struct recipe;
+struct source;
+struct patch;
+
+struct fetchcfg {
+	const char *cache;            /* the cache root; see fetchcfgenv */
+	const char *const *mirrors;   /* directories or URL prefixes, in order */
+	size_t nmirrors;
+	int offline;                  /* use the cache only */
+	int verbose;                  /* also log cache hits */
+};
+
+/* Complete cfg from the environment: cache (when NULL) from UNDISTRO_CACHE,
+ * else $XDG_CACHE_HOME/undistro, else $HOME/.cache/undistro; mirrors (when
+ * nmirrors is 0, so a command-line list replaces the environment's) from
+ * UNDISTRO_MIRRORS, separated by white space. Strings are allocated for the
+ * life of the process. */
+int fetchcfgenv(struct fetchcfg *);
+/* Get src (of recipe r) into the cache, verified; *path receives the cached
+ * file's name (malloc'd). */
+int fetchsource(const struct fetchcfg *, const struct recipe *r, const struct source *src, char **path);
+/* 1 when src's file is in the cache, 0 when not; no hashing, no reporting. */
+int fetchcheck(const struct fetchcfg *, const struct source *);
+/* Fetch every source of the n recipes (`undistro fetch`), each file once.
+ * Offline, first checks them all and reports one error listing every missing
+ * file. Returns 0, or -1 when any failed (all are still tried). */
+int fetchrecipes(const struct fetchcfg *, const struct recipe *const *, size_t n);
+/* Get patch p (debian = yes) of a recipe whose source src names the Debian
+ * source package: the package's debian.tar.* (version src->debianversion, or
+ * the one carrying src's file) is fetched into the cache like a source, and
+ * debian/<p->file> in it, checked against p->sha256, is stored as
+ * CACHE/sha256/HEX; *path receives that name (malloc'd). */
+int fetchdebianfile(const struct fetchcfg *, const struct source *src, const struct patch *p, char **path);
+#endif

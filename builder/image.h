@@ -1,0 +1,46 @@
+/* The image stage: a kernel, an initramfs and optionally an erofs root file
+ * system become one GPT disk image that boots under BIOS (syslinux from
+ * gptmbr.bin) and UEFI (systemd-boot), plus the formats clouds import.
+ * Built without root: sfdisk on a file, mkfs.vfat --offset, mtools,
+ * syslinux --install --offset, qemu-img. Reproducible: given the same inputs,
+ * epoch and uuidseed, disk.raw, disk.qcow2 and disk.vhd are byte-identical
+ * (disk.vmdk is not: see image.c).
+ *
+ * Disk layout (512-byte sectors, MiB-aligned):
+ *   LBA 0      protective MBR with gptmbr.bin's 440 bytes of boot code
+ *   1 MiB      p1 "ESP": FAT (32 when large enough), LegacyBIOSBootable;
+ *              /vmlinuz, /initrd, /syslinux/{syslinux.cfg,ldlinux.*},
+ *              /EFI/BOOT/BOOTX64.EFI (systemd-boot), /loader/...
+ *   after it   p2 "root" (only with erofs): the erofs image as given
+ *   end        backup GPT; space beyond the partitions stays unallocated
+ *
+ * Outputs under outdir: disk.raw always; disk.qcow2, disk.vhd (fixed, for
+ * EC2 import-snapshot), disk.vmdk (streamOptimized) when named in formats;
+ * register-image.json (EC2 register-image input) always. All are made in a
+ * temporary directory inside outdir and renamed into place only once every
+ * one of them exists; outputs of formats not asked for are removed. */
+
+struct imagejob {
+	const char *kernel;     /* bzImage */
+	const char *initramfs;  /* compressed cpio; NULL only when erofs is set */
+	const char *cmdline;    /* the role's kernel command line, or NULL */
+	const char *outdir;     /* created if missing */
+	const char *role;       /* names the image in register-image.json */
+	long sizemb;            /* minimum disk size in MiB; 0: just large enough */
+	long long epoch;        /* SOURCE_DATE_EPOCH: file times in the FAT, vhd */
+	const char *const *formats; /* NULL-terminated: qcow2 vhd vmdk (raw implied) */
+	const char *erofs;      /* root file system image for rootfs=erofs, or NULL */
+	const char *uuidseed;   /* disk, partition and FAT ids derive from this */
+};
+
+/* Build the images job describes. Returns 0, or -1 after reporting which
+ * step failed (naming the tool and showing its output); on failure outdir
+ * holds no new or partial output. */
+int imagebuild(const struct imagejob *job);
+/* The kernel command line imagebuild gives both boot loaders: console and
+ * EC2 NVMe settings, root= for erofs, then the role's cmdline. malloc'd. */
+char *imagecmdline(const struct imagejob *job, const char *rootuuid);
+/* Derive the n-th 36-character UUID (plus NUL) from seed into out: stable
+ * across runs and hosts; not a cryptographic hash (the seed should already
+ * carry what makes the image distinct). */
+void imageuuid(const char *seed, unsigned n, char out[37]);

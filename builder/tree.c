@@ -1,0 +1,567 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "alloc.h"
+#include "diag.h"
+#include "os.h"
+#include "recipe.h"
+#include "sha256.h"
+#include "str.h"
+#include "tree.h"
+
+/* Sorted names of the directory's entries; NULL (reported) on failure. */
+static char **
+listdir(const char *dir, size_t *n)
+{
+	struct dirent **ents;
+	char **names;
+	int k = scandir(dir, &ents, NULL, alphasort);
+
+	if (k < 0) {
+		err("cannot read directory %s:", dir);
+		return NULL;
+	}
+	names = xcalloc((size_t)k + 1, sizeof(*names));
+	*n = 0;
+	for (int i = 0; i < k; i++) {
+		if (ents[i]->d_name[0] != '.')
+			names[(*n)++] = xstrdup(ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	return names;
+}
+
+static void
+freelist(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+isdir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A path for messages: relative to the tree when the tree is ".". */
+static char *
+pathjoin(struct tree *t, const char *a, const char *b)
+{
+	if (!strcmp(t->root, "."))
+		return b ? xasprintf("%s/%s", a, b) : xstrdup(a);
+	return b ? xasprintf("%s/%s/%s", t->root, a, b) : xasprintf("%s/%s", t->root, a);
+}
+
+/* The recipe's hash covers its own bytes and, for a package directory, every
+ * other regular file in that directory (patches, fragments), by name. */
+static void
+hashrecipe(struct recipe *r, const char *text, size_t n, int isdirpkg)
+{
+	struct sha256 h;
+	size_t k;
+	char **names;
+
+	sha256init(&h);
+	sha256add(&h, text, n);
+	if (isdirpkg && (names = listdir(r->dir, &k))) {
+		for (size_t i = 0; i < k; i++) {
+			char *p = xasprintf("%s/%s", r->dir, names[i]), *data;
+			size_t len;
+			struct stat st;
+
+			if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && !endswith(names[i], ".recipe") &&
+			    readfile(p, &data, &len) == 0) {
+				sha256add(&h, names[i], strlen(names[i]) + 1);
+				sha256add(&h, data, len);
+				free(data);
+			}
+			free(p);
+		}
+		freelist(names, k);
+	}
+	sha256final(&h, r->hash);
+}
+
+static void
+loadrecipe(struct tree *t, const char *path, const char *dir, int isdirpkg)
+{
+	char *text;
+	size_t n;
+	struct recipe *r;
+
+	if (readfile(path, &text, &n) < 0)
+		return;
+	r = recipeparse(&t->arena, path, dir, text, n);
+	if (r) {
+		hashrecipe(r, text, n, isdirpkg);
+		*ARENAPUSH(&t->arena, t->recipes, t->nrecipes) = r;
+	}
+	free(text);
+}
+
+static void
+loadrecipes(struct tree *t)
+{
+	char *rdir = pathjoin(t, "recipes", NULL), **names;
+	size_t n;
+
+	if (!(names = listdir(rdir, &n))) {
+		err("%s is not a recipe tree (no recipes/ directory): use -C DIR", t->root);
+		free(rdir);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *p = xasprintf("%s/%s", rdir, names[i]);
+
+		if (endswith(names[i], ".recipe")) {
+			loadrecipe(t, p, rdir, 0);
+		} else if (strcmp(names[i], "roles") && isdir(p)) {
+			char *f = xasprintf("%s/%s.recipe", p, names[i]);
+
+			if (exists(f))
+				loadrecipe(t, f, p, 1);
+			else
+				warn("%s: directory without %s.recipe, ignored", p, names[i]);
+			free(f);
+		}
+		free(p);
+	}
+	freelist(names, n);
+	free(rdir);
+}
+
+static void
+loadroles(struct tree *t)
+{
+	char *dir = pathjoin(t, "recipes/roles", NULL), **names;
+	size_t n;
+
+	if (!isdir(dir) || !(names = listdir(dir, &n))) {
+		free(dir);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *p = xasprintf("%s/%s", dir, names[i]), *text;
+		size_t len;
+		struct role *ro;
+
+		if (endswith(names[i], ".role") && readfile(p, &text, &len) == 0) {
+			ro = roleparse(&t->arena, arenastrdup(&t->arena, p), text, len);
+			if (ro)
+				*ARENAPUSH(&t->arena, t->roles, t->nroles) = ro;
+			free(text);
+		}
+		free(p);
+	}
+	freelist(names, n);
+	free(dir);
+}
+
+static int
+cmprecipe(const void *a, const void *b)
+{
+	const struct recipe *const *x = a, *const *y = b;
+	int c = strcmp((*x)->name, (*y)->name);
+
+	return c ? c : strcmp((*x)->path, (*y)->path);
+}
+
+static int
+cmprole(const void *a, const void *b)
+{
+	const struct role *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* A name defined twice: report the later one, keep the first. */
+static void
+dedupe(struct tree *t)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < t->nrecipes; i++) {
+		if (j && !strcmp(t->recipes[j - 1]->name, t->recipes[i]->name)) {
+			errat(&t->recipes[i]->nameloc, "package '%s' is defined twice: here and in %s; remove one",
+			      t->recipes[i]->name, t->recipes[j - 1]->path);
+			continue;
+		}
+		t->recipes[j++] = t->recipes[i];
+	}
+	t->nrecipes = j;
+}
+
+struct recipe *
+treerecipe(const struct tree *t, const char *name)
+{
+	size_t lo = 0, hi = t->nrecipes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, t->recipes[mid]->name);
+
+		if (!c)
+			return t->recipes[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+struct role *
+treerole(const struct tree *t, const char *name)
+{
+	for (size_t i = 0; i < t->nroles; i++)
+		if (!strcmp(t->roles[i]->name, name))
+			return t->roles[i];
+	return NULL;
+}
+
+const char *
+treenearestrecipe(const struct tree *t, const char *name)
+{
+	const char *best = NULL;
+	size_t d, bestd = 3;
+
+	for (size_t i = 0; i < t->nrecipes; i++)
+		if ((d = editdist(name, t->recipes[i]->name, 2)) < bestd)
+			bestd = d, best = t->recipes[i]->name;
+	return best;
+}
+
+const char *
+treenearestrole(const struct tree *t, const char *name)
+{
+	const char *best = NULL;
+	size_t d, bestd = 3;
+
+	for (size_t i = 0; i < t->nroles; i++)
+		if ((d = editdist(name, t->roles[i]->name, 2)) < bestd)
+			bestd = d, best = t->roles[i]->name;
+	return best;
+}
+
+static const char *
+hint(const char *near, struct buf *b)
+{
+	b->n = 0;
+	if (near)
+		bufprintf(b, " (did you mean '%s'?)", near);
+	else
+		bufadds(b, "");
+	return b->p;
+}
+
+/* Flags a role chooses must be declared by the recipe, with allowed values. */
+static void
+checkflags(const struct role *ro, const struct pkgchoice *p, const struct recipe *r)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; i < p->nflags; i++) {
+		const struct flagchoice *fc = &p->flags[i];
+		const struct flag *f = NULL;
+		const char *best = NULL;
+		size_t d, bestd = 3;
+
+		for (size_t k = 0; k < r->nflags && !f; k++) {
+			if (!strcmp(r->flags[k].name, fc->name))
+				f = &r->flags[k];
+			else if ((d = editdist(fc->name, r->flags[k].name, 2)) < bestd)
+				bestd = d, best = r->flags[k].name;
+		}
+		if (!f) {
+			errat(&fc->loc, "role '%s' sets flag '%s', which %s does not declare%s", ro->name, fc->name,
+			      r->path, hint(best, &b));
+			continue;
+		}
+		size_t k;
+		for (k = 0; k < f->values.n && strcmp(f->values.v[k], fc->value); k++)
+			;
+		if (k == f->values.n) {
+			struct buf vals = {0};
+
+			for (k = 0; k < f->values.n; k++)
+				bufprintf(&vals, "%s%s", k ? ", " : "", f->values.v[k]);
+			errat(&fc->loc, "flag '%s' of %s takes %s, not '%s'", f->name, r->name, vals.p, fc->value);
+			buffree(&vals);
+		}
+	}
+	buffree(&b);
+}
+
+/* Includes must exist and not loop; state: 0 new, 1 on the path, 2 done. */
+static int
+checkinclude(struct tree *t, struct role *ro, unsigned char *state)
+{
+	size_t me = 0;
+	struct buf b = {0};
+	int bad = 0;
+
+	while (t->roles[me] != ro)
+		me++;
+	if (state[me] == 2)
+		return 0;
+	if (state[me] == 1)
+		return -1;
+	state[me] = 1;
+	for (size_t i = 0; i < ro->include.n; i++) {
+		struct role *inc = treerole(t, ro->include.v[i]);
+
+		if (!inc) {
+			errat(&ro->include.loc[i], "role '%s' includes '%s', which does not exist%s", ro->name,
+			      ro->include.v[i], hint(treenearestrole(t, ro->include.v[i]), &b));
+			bad = -1;
+		} else if (checkinclude(t, inc, state) < 0) {
+			errat(&ro->include.loc[i], "role '%s' includes '%s', which includes it back: remove one include",
+			      ro->name, inc->name);
+			bad = -1;
+		}
+	}
+	state[me] = 2;
+	buffree(&b);
+	return bad;
+}
+
+static void
+checkrole(struct tree *t, struct role *ro)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; i < ro->npkgs; i++) {
+		const struct pkgchoice *p = &ro->pkgs[i];
+		const struct recipe *r = treerecipe(t, p->name);
+		int provided = 0;
+
+		for (size_t k = 0; !r && k < t->nrecipes && !provided; k++)
+			for (size_t j = 0; j < t->recipes[k]->provides.n; j++)
+				provided |= !strcmp(t->recipes[k]->provides.v[j].name, p->name);
+		if (!r && !provided)
+			errat(&p->loc, "role '%s' installs '%s', but no recipe provides it%s", ro->name, p->name,
+			      hint(treenearestrecipe(t, p->name), &b));
+		else if (r)
+			checkflags(ro, p, r);
+		else if (p->nflags)
+			errat(&p->loc, "'%s' is a virtual package: set flags on the recipe that provides it", p->name);
+	}
+	if (ro->kernel && !treerecipe(t, ro->kernel))
+		errat(&ro->kernelloc, "kernel package '%s' has no recipe%s", ro->kernel,
+		      hint(treenearestrecipe(t, ro->kernel), &b));
+	for (size_t i = 0; i < ro->overlays.n; i++) {
+		char *p = xasprintf("%s/%s", t->overlays, ro->overlays.v[i]);
+
+		if (!isdir(p))
+			errat(&ro->overlays.loc[i], "overlay directory %s does not exist", p);
+		free(p);
+	}
+	for (size_t u = 0; u < ro->nusers; u++) {
+		for (size_t i = 0; i < ro->users[u].keys.n; i++) {
+			char *p = !strcmp(t->root, ".") ? xstrdup(ro->users[u].keys.v[i])
+			                                : xasprintf("%s/%s", t->root, ro->users[u].keys.v[i]);
+			if (!exists(p))
+				errat(&ro->users[u].keys.loc[i], "key file %s does not exist", p);
+			free(p);
+		}
+	}
+	buffree(&b);
+}
+
+static void
+mergechoice(struct arena *a, struct role *out, const struct pkgchoice *p)
+{
+	struct pkgchoice *q = NULL;
+
+	for (size_t i = 0; i < out->npkgs && !q; i++)
+		if (!strcmp(out->pkgs[i].name, p->name))
+			q = &out->pkgs[i];
+	if (!q) {
+		q = ARENAPUSH(a, out->pkgs, out->npkgs);
+		q->name = p->name;
+		q->loc = p->loc;
+	}
+	for (size_t i = 0; i < p->nflags; i++) {
+		struct flagchoice *fc = NULL;
+
+		for (size_t k = 0; k < q->nflags && !fc; k++)
+			if (!strcmp(q->flags[k].name, p->flags[i].name))
+				fc = &q->flags[k];
+		if (!fc)
+			fc = ARENAPUSH(a, q->flags, q->nflags);
+		*fc = p->flags[i];
+	}
+}
+
+static void
+addstr(struct arena *a, struct strlist *l, const char *s, const struct loc *loc)
+{
+	size_t n = l->n;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return;
+	*ARENAPUSH(a, l->v, n) = (char *)s;
+	*ARENAPUSH(a, l->loc, l->n) = *loc;
+}
+
+/* Add ro (after its includes) into out; seen marks roles already merged. */
+static void
+mergerole(struct tree *t, const struct role *ro, struct role *out, unsigned char *seen)
+{
+	struct arena *a = &t->arena;
+	size_t me = 0;
+
+	while (me < t->nroles && t->roles[me] != ro)
+		me++;
+	if (me < t->nroles && seen[me])
+		return;
+	if (me < t->nroles)
+		seen[me] = 1;
+	for (size_t i = 0; i < ro->include.n; i++) {
+		const struct role *inc = treerole(t, ro->include.v[i]);
+
+		if (inc)
+			mergerole(t, inc, out, seen);
+	}
+#define TAKE(f) if (ro->f) out->f = ro->f
+	TAKE(desc); TAKE(hostname); TAKE(kernel); TAKE(cmdline);
+	TAKE(image.rootfs); TAKE(image.sizemb);
+#undef TAKE
+	if (ro->kernel)
+		out->kernelloc = ro->kernelloc;
+	for (size_t i = 0; i < ro->image.formats.n; i++)
+		addstr(a, &out->image.formats, ro->image.formats.v[i], &ro->image.formats.loc[i]);
+	for (size_t i = 0; i < ro->image.ports.n; i++)
+		addstr(a, &out->image.ports, ro->image.ports.v[i], &ro->image.ports.loc[i]);
+	for (size_t i = 0; i < ro->strip.n; i++)
+		addstr(a, &out->strip, ro->strip.v[i], &ro->strip.loc[i]);
+	for (size_t i = 0; i < ro->npkgs; i++)
+		mergechoice(a, out, &ro->pkgs[i]);
+	if (ro->overlays.n) {
+		for (size_t i = 0; i < ro->overlays.n; i++)
+			addstr(a, &out->overlays, ro->overlays.v[i], &ro->overlays.loc[i]);
+	} else {
+		char *p = xasprintf("%s/%s", t->overlays, ro->name);
+
+		if (isdir(p))
+			addstr(a, &out->overlays, ro->name, &ro->loc);
+		free(p);
+	}
+	for (size_t i = 0; i < ro->nservices; i++) {
+		size_t k;
+
+		for (k = 0; k < out->nservices && strcmp(out->services[k].name, ro->services[i].name); k++)
+			;
+		*(k < out->nservices ? &out->services[k] : ARENAPUSH(a, out->services, out->nservices)) = ro->services[i];
+	}
+	for (size_t i = 0; i < ro->nusers; i++) {
+		size_t k;
+
+		for (k = 0; k < out->nusers && strcmp(out->users[k].name, ro->users[i].name); k++)
+			;
+		*(k < out->nusers ? &out->users[k] : ARENAPUSH(a, out->users, out->nusers)) = ro->users[i];
+	}
+}
+
+void
+roleflatten(struct tree *t, const struct role *ro, struct role *out)
+{
+	unsigned char *seen = xcalloc(t->nroles + 1, 1);
+
+	memset(out, 0, sizeof(*out));
+	mergerole(t, ro, out, seen);
+	free(seen);
+	out->name = ro->name;
+	out->path = ro->path;
+	out->loc = ro->loc;
+	if (!out->hostname)
+		out->hostname = ro->name;
+	if (!out->kernel)
+		out->kernel = "linux";
+	if (!out->image.formats.n) {
+		static char *deflt[] = {"raw", "qcow2", "vhd", "vmdk"};
+		static struct loc none[4];
+
+		out->image.formats = (struct strlist){deflt, none, 4};
+	}
+}
+
+const struct pkgchoice *
+rolechoice(const struct role *ro, const char *pkg)
+{
+	for (size_t i = 0; i < ro->npkgs; i++)
+		if (!strcmp(ro->pkgs[i].name, pkg))
+			return &ro->pkgs[i];
+	return NULL;
+}
+
+/* Service dependencies must name services of the flattened role. */
+static void
+checkservices(struct tree *t, struct role *ro)
+{
+	struct role flat;
+
+	roleflatten(t, ro, &flat);
+	for (size_t i = 0; i < ro->nservices; i++) {
+		const struct service *s = &ro->services[i];
+
+		for (size_t k = 0; k < s->after.n; k++) {
+			size_t j;
+
+			if (!strcmp(s->after.v[k], "network"))
+				continue;
+			for (j = 0; j < flat.nservices && strcmp(flat.services[j].name, s->after.v[k]); j++)
+				;
+			if (j == flat.nservices)
+				errat(&s->after.loc[k], "service '%s' waits for '%s', which role '%s' does not define "
+				      "(known: the role's services and 'network')", s->name, s->after.v[k], ro->name);
+		}
+	}
+}
+
+int
+treeload(struct tree *t, const char *root)
+{
+	int before = nerrors;
+	unsigned char *state;
+
+	memset(t, 0, sizeof(*t));
+	t->root = xstrdup(root);
+	t->overlays = pathjoin(t, "overlays", NULL);
+	loadrecipes(t);
+	loadroles(t);
+	if (t->nrecipes)
+		qsort(t->recipes, t->nrecipes, sizeof(*t->recipes), cmprecipe);
+	if (t->nroles)
+		qsort(t->roles, t->nroles, sizeof(*t->roles), cmprole);
+	dedupe(t);
+	state = xcalloc(t->nroles + 1, 1);
+	for (size_t i = 0; i < t->nroles; i++)
+		checkinclude(t, t->roles[i], state);
+	free(state);
+	if (nerrors != before)
+		return -1;
+	for (size_t i = 0; i < t->nroles; i++) {
+		checkrole(t, t->roles[i]);
+		checkservices(t, t->roles[i]);
+	}
+	return nerrors != before ? -1 : 0;
+}
+
+void
+treefree(struct tree *t)
+{
+	arenafree(&t->arena);
+	free(t->root);
+	free(t->overlays);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Run every test: cmocka units, the units again under ASan/UBSan where built,
+# golden resolution cases, then the shell end-to-end tests in tests/e2e/
+# (sorted by name; NN- prefixes give the order). Exit non-zero if any fails.
+# TESTS=pattern limits the shell tests to names matching the pattern.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+export UNDISTRO="$top/undistro" UNDISTRO_ASAN="$top/undistro-asan" TOP="$top"
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fail=0
+pass=0
+for t in "$top"/o/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=${t##*/}
+	if "$t" >"$top/o/tests/$name.log" 2>&1; then
+		pass=$((pass + 1)); echo "PASS unit $name"
+	else
+		fail=$((fail + 1)); echo "FAIL unit $name (log: o/tests/$name.log)"; tail -20 "$top/o/tests/$name.log"
+	fi
+done
+for t in "$top"/tests/e2e/*.sh; do
+	[ -f "$t" ] || continue
+	name=${t##*/}
+	case "$name" in *${TESTS:-}*) ;; *) continue ;; esac
+	log="$top/o/tests/${name%.sh}.log"
+	mkdir -p "$top/o/tests"
+	start=$(date +%s)
+	if sh "$t" >"$log" 2>&1; then
+		pass=$((pass + 1)); echo "PASS e2e $name ($(( $(date +%s) - start ))s)"
+	else
+		fail=$((fail + 1)); echo "FAIL e2e $name (log: o/tests/${name%.sh}.log)"; tail -30 "$log"
+	fi
+done
+echo "tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
