@@ -27,5 +27,13 @@ int cmdusage(const struct cmd *, const char *fmt, ...);
  * error (reported). On 0, argv[*first..argc) are the operands. */
 int cmdopts(const struct cmd *, int argc, char **argv, const char *allowed, int *json, int *first);
 
-extern const struct cmd cmd_check, cmd_ls;
+struct tree;
+struct role;
+struct plan;
+/* Load the tree of -C, find the role by name (reporting the nearest one when
+ * there is none), flatten it into *flat and resolve it into *pl. Returns an
+ * exit code; the caller frees the tree and the plan whatever it returns. */
+int cmdplan(const struct opts *, const char *role, struct tree *, struct role *flat, struct plan *pl);
+
+extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build;
 #endif

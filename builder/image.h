@@ -1,3 +1,5 @@
+#ifndef UNDISTRO_IMAGE_H
+#define UNDISTRO_IMAGE_H
 /* The image stage: a kernel, an initramfs and optionally an erofs root file
  * system become one GPT disk image that boots under BIOS (syslinux from
  * gptmbr.bin) and UEFI (systemd-boot), plus the formats clouds import.
@@ -17,8 +19,10 @@
  * Outputs under outdir: disk.raw always; disk.qcow2, disk.vhd (fixed, for
  * EC2 import-snapshot), disk.vmdk (streamOptimized) when named in formats;
  * register-image.json (EC2 register-image input) always. All are made in a
- * temporary directory inside outdir and renamed into place only once every
- * one of them exists; outputs of formats not asked for are removed. */
+ * temporary directory inside outdir and renamed into place (each fsynced)
+ * only once every one of them exists; outputs of formats not asked for are
+ * removed then. Only a failing rename can leave a mix of old and new files,
+ * never a partial one. */
 
 struct imagejob {
 	const char *kernel;     /* bzImage */
@@ -34,13 +38,13 @@ struct imagejob {
 };
 
 /* Build the images job describes. Returns 0, or -1 after reporting which
- * step failed (naming the tool and showing its output); on failure outdir
- * holds no new or partial output. */
+ * step failed (naming the tool and showing its output); a failure before
+ * the renames leaves outdir as it was (created if it was missing). */
 int imagebuild(const struct imagejob *job);
 /* The kernel command line imagebuild gives both boot loaders: console and
  * EC2 NVMe settings, root= for erofs, then the role's cmdline. malloc'd. */
 char *imagecmdline(const struct imagejob *job, const char *rootuuid);
-/* Derive the n-th 36-character UUID (plus NUL) from seed into out: stable
- * across runs and hosts; not a cryptographic hash (the seed should already
- * carry what makes the image distinct). */
+/* The n-th UUID derived from seed (36 characters and a NUL): the same for
+ * the same seed and n on every run and host. */
 void imageuuid(const char *seed, unsigned n, char out[37]);
+#endif

@@ -249,14 +249,17 @@ mkdirp(const char *path, mode_t mode)
 static int
 rmone(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	if (flag == FTW_DP)
-		chmod(path, 0700);
 	if (remove(path) < 0 && errno != ENOENT) {
-		/* a read-only parent directory blocks removal: open it up, retry */
 		err("cannot remove %s:", path);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+rmquiet(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 int
@@ -268,11 +271,12 @@ rmtree(const char *path)
 		return errno == ENOENT ? 0 : (err("stat %s:", path), -1);
 	if (!S_ISDIR(st.st_mode))
 		return remove(path) < 0 ? (err("cannot remove %s:", path), -1) : 0;
-	/* directories may be read-only (e.g. Go module caches): open them first */
-	{
-		char *argv[] = {"chmod", "-R", "u+rwx", (char *)path, NULL};
-		osrun(argv, NULL, NULL, -1);
-	}
+	if (nftw(path, rmquiet, 32, FTW_DEPTH | FTW_PHYS) == 0)
+		return 0;
+	/* a read-only directory (some build systems make them) blocks removal
+	 * of its entries: open the tree up, then try again */
+	char *argv[] = {"chmod", "-R", "u+rwx", (char *)path, NULL};
+	osrun(argv, NULL, NULL, -1);
 	return nftw(path, rmone, 32, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
 
@@ -282,4 +286,38 @@ exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+int
+osrunsandboxed(const struct bind *b, size_t n, const char *cwd, char *const argv[], char *const env[], int outfd)
+{
+	static const char *const fixed[] = {
+		"bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "undistro",
+		"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+		"--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+		"--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+		"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+	};
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), nargv = 0, k = 0;
+	char **v;
+	int r;
+
+	while (argv[nargv])
+		nargv++;
+	v = xcalloc(nfixed + 3 * n + 3 + nargv + 1, sizeof(*v));
+	for (size_t i = 0; i < nfixed; i++)
+		v[k++] = (char *)fixed[i];
+	for (size_t i = 0; i < n; i++) {
+		v[k++] = b[i].rw ? "--bind" : "--ro-bind";
+		v[k++] = (char *)b[i].src;
+		v[k++] = (char *)b[i].dst;
+	}
+	v[k++] = "--chdir";
+	v[k++] = (char *)cwd;
+	v[k++] = "--";
+	for (size_t i = 0; i < nargv; i++)
+		v[k++] = argv[i];
+	r = osrun(v, env, NULL, outfd);
+	free(v);
+	return r;
 }

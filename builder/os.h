@@ -32,6 +32,17 @@ int readfile(const char *path, char **data, size_t *n);
 int mkdirp(const char *path, mode_t mode);
 /* rm -rf; a missing path is not an error. */
 int rmtree(const char *path);
+/* A directory made visible inside the sandbox. */
+struct bind {
+	const char *src, *dst;
+	int rw;
+};
+
+/* Run argv inside bubblewrap: new user, mount, network, pid, ipc and uts
+ * namespaces; the host's /usr and /etc read-only, a private /dev, /proc and
+ * /tmp, the n binds, nothing else; no network at all. Otherwise as osrun. */
+int osrunsandboxed(const struct bind *, size_t n, const char *cwd, char *const argv[],
+                   char *const env[], int outfd);
 /* Nonzero when path exists (lstat). */
 int exists(const char *path);
 #endif

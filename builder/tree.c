@@ -99,7 +99,8 @@ loadrecipe(struct tree *t, const char *path, const char *dir, int isdirpkg)
 
 	if (readfile(path, &text, &n) < 0)
 		return;
-	r = recipeparse(&t->arena, path, dir, text, n);
+	/* locations point at the path: it must live as long as the tree */
+	r = recipeparse(&t->arena, arenastrdup(&t->arena, path), dir, text, n);
 	if (r) {
 		hashrecipe(r, text, n, isdirpkg);
 		*ARENAPUSH(&t->arena, t->recipes, t->nrecipes) = r;

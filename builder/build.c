@@ -1,0 +1,751 @@
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "alloc.h"
+#include "build.h"
+#include "diag.h"
+#include "fetch.h"
+#include "os.h"
+#include "recipe.h"
+#include "sha256.h"
+#include "solve.h"
+#include "str.h"
+#include "unpack.h"
+
+/* Paths inside the sandbox are fixed, so outputs never embed where the work
+ * directory happens to be: two builds in different places are identical. */
+#define SB_SRC "/build/src"
+#define SB_OBJ "/build/obj"
+#define SB_DEST "/build/dest"
+#define SB_SYSROOT "/build/sysroot"
+#define SB_BIN "/build/bin"
+#define SB_RECIPE "/build/recipe"
+#define SB_STAGE2 "/build/stage2"
+#define SB_SCRIPTS "/build/scripts"
+#define SB_HOME "/build/home"
+
+/* The first line a command prints, for the toolchain identity. */
+static void
+firstline(char *const argv[], struct sha256 *h)
+{
+	struct buf out = {0};
+
+	osruncapture(argv, NULL, NULL, &out);
+	if (out.p) {
+		char *nl = strchr(out.p, '\n');
+
+		sha256add(h, out.p, nl ? (size_t)(nl - out.p) : out.n);
+	}
+	buffree(&out);
+}
+
+static int
+toolchainid(const struct buildcfg *cfg, char hex[65])
+{
+	char *argcc[] = {"gcc", "--version", NULL}, *argld[] = {"ld", "--version", NULL};
+	char *p = xasprintf("%s/stage2/mkwrapper", cfg->top), *data;
+	struct sha256 h;
+	size_t n;
+
+	sha256init(&h);
+	firstline(argcc, &h);
+	firstline(argld, &h);
+	if (readfile(p, &data, &n) < 0) {
+		free(p);
+		sha256final(&h, (unsigned char[32]){0});
+		return -1;
+	}
+	sha256add(&h, data, n);
+	free(data);
+	free(p);
+	sha256finalhex(&h, hex);
+	return 0;
+}
+
+static void
+addkey(struct sha256 *h, const char *tag, const char *v)
+{
+	sha256add(h, tag, strlen(tag));
+	sha256add(h, "=", 1);
+	sha256add(h, v, strlen(v));
+	sha256add(h, "\n", 1);
+}
+
+int
+buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
+{
+	char tc[65], rh[65];
+
+	if (toolchainid(cfg, tc) < 0)
+		return -1;
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct planpkg *p = &pl->pkgs[i];
+		struct sha256 h;
+
+		sha256init(&h);
+		addkey(&h, "undistro-key", "1");
+		sha256hex(p->r->hash, rh);
+		addkey(&h, "recipe", rh);
+		for (size_t f = 0; f < p->r->nflags; f++)
+			addkey(&h, p->r->flags[f].name, p->flags[f]);
+		addkey(&h, "target", BUILD_TARGET);
+		addkey(&h, "toolchain", p->r->toolchain == TOOLCHAIN_HOST ? "host" : "stage2");
+		addkey(&h, "toolchain-id", tc);
+		/* dependencies come earlier in the plan, so their keys are ready */
+		for (size_t k = 0; k < p->nsysroot; k++)
+			addkey(&h, "sysroot", keys[p->sysroot[k]]);
+		for (size_t k = 0; k < p->nrundeps; k++)
+			addkey(&h, "run", keys[p->rundeps[k]]);
+		sha256finalhex(&h, keys[i]);
+	}
+	return 0;
+}
+
+struct pkgdirs {
+	char *w, *src, *obj, *dest, *sysroot, *bin, *scripts, *home;
+};
+
+static void
+mkdirs(struct pkgdirs *d, const char *work, const char *name)
+{
+	d->w = xasprintf("%s/%s", work, name);
+	d->src = xasprintf("%s/src", d->w);
+	d->obj = xasprintf("%s/obj", d->w);
+	d->dest = xasprintf("%s/dest", d->w);
+	d->sysroot = xasprintf("%s/sysroot", d->w);
+	d->bin = xasprintf("%s/bin", d->w);
+	d->scripts = xasprintf("%s/scripts", d->w);
+	d->home = xasprintf("%s/home", d->w);
+}
+
+static int
+isarchive(const char *f)
+{
+	static const char *const sfx[] = {".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"};
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (endswith(f, sfx[i]))
+			return 1;
+	return 0;
+}
+
+/* Fetch (verified) and unpack every source into src. */
+static int
+prepsources(const struct buildcfg *cfg, const struct recipe *r, const struct pkgdirs *d)
+{
+	for (size_t i = 0; i < r->nsources; i++) {
+		const struct source *s = &r->sources[i];
+		char *path, *dir = s->dest ? xasprintf("%s/%s", d->src, s->dest) : xstrdup(d->src);
+		struct unpackopts uo = {s->file, s->strip, 0, 0};
+		int rc;
+
+		if (fetchsource(cfg->fetch, r, s, &path) < 0) {
+			free(dir);
+			return -1;
+		}
+		if (isarchive(s->file)) {
+			rc = unpack(path, dir, &uo);
+		} else {
+			char *to = xasprintf("%s/%s", dir, s->file);
+			char *argv[] = {"cp", path, to, NULL};
+
+			rc = mkdirp(dir, 0755) < 0 || osrun(argv, NULL, NULL, -1) != 0 ? -1 : 0;
+			free(to);
+		}
+		free(path);
+		free(dir);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Apply the patches in order, each verified by its sha256 first. */
+static int
+preppatches(const struct buildcfg *cfg, const struct recipe *r, const struct pkgdirs *d)
+{
+	for (size_t i = 0; i < r->npatches; i++) {
+		const struct patch *p = &r->patches[i];
+		char *path = NULL, hex[65], strip[24];
+		int rc = -1;
+
+		if (p->debian) {
+			if (!r->nsources || !r->sources[0].debian) {
+				errat(&p->loc, "a Debian patch needs the first source to name its Debian package (debian = NAME)");
+				return -1;
+			}
+			if (fetchdebianfile(cfg->fetch, &r->sources[0], p, &path) < 0)
+				return -1;
+		} else {
+			path = xasprintf("%s/%s", r->dir, p->file);
+		}
+		if (sha256file(path, hex) == 0) {
+			if (strcmp(hex, p->sha256)) {
+				errat(&p->loc, "patch %s has sha256 %s, the recipe pins %s: update the recipe or the file",
+				      p->file, hex, p->sha256);
+			} else {
+				snprintf(strip, sizeof(strip), "-p%ld", p->strip);
+				char *argv[] = {"patch", "-s", "-N", strip, "-i", path, NULL};
+				printf("==> patch %s\n", p->file);
+				fflush(stdout);
+				rc = osrun(argv, NULL, d->src, -1) == 0 ? 0 : -1;
+				if (rc < 0)
+					errat(&p->loc, "patch %s does not apply (see the log above)", p->file);
+			}
+		}
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct env {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+setenvv(struct env *e, const char *k, const char *v)
+{
+	if (e->n + 2 > e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->v = xreallocarray(e->v, e->cap, sizeof(*e->v));
+	}
+	e->v[e->n++] = xasprintf("%s=%s", k, v);
+	e->v[e->n] = NULL;
+}
+
+/* The documented build environment (docs/recipes.md), and nothing of the
+ * caller's: no CPATH, LIBRARY_PATH, PKG_CONFIG_PATH can leak in. */
+static void
+buildenv(struct env *e, const struct planpkg *p, int jobs)
+{
+	const struct recipe *r = p->r;
+	int host = r->toolchain == TOOLCHAIN_HOST;
+	struct buf conf = {0}, mk = {0};
+	char num[32], epoch[32];
+	static const char *const tools[][2] = {
+		{"CC", "gcc"}, {"AR", "ar"}, {"RANLIB", "ranlib"}, {"STRIP", "strip"}, {"LD", "ld"},
+		{"NM", "nm"}, {"OBJCOPY", "objcopy"}, {"READELF", "readelf"}, {"PKG_CONFIG", "pkg-config"},
+	};
+
+	setenvv(e, "PATH", SB_BIN ":/usr/bin:/bin");
+	setenvv(e, "HOME", SB_HOME);
+	setenvv(e, "TMPDIR", "/tmp");
+	setenvv(e, "LC_ALL", "C");
+	setenvv(e, "TZ", "UTC");
+	setenvv(e, "SRC", SB_SRC);
+	setenvv(e, "BUILD", SB_OBJ);
+	setenvv(e, "DESTDIR", SB_DEST);
+	setenvv(e, "PREFIX", "/usr");
+	setenvv(e, "TARGET", BUILD_TARGET);
+	setenvv(e, "ARCH", "x86_64");
+	setenvv(e, "KARCH", "x86_64");
+	setenvv(e, "HOSTCC", "gcc");
+	setenvv(e, "CFLAGS", "-O2 -pipe");
+	setenvv(e, "LDFLAGS", "");
+	setenvv(e, "SYSROOT", SB_SYSROOT);
+	setenvv(e, "RECIPE_DIR", SB_RECIPE);
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		char *v = host ? xstrdup(tools[i][1]) : xasprintf("%s-%s", BUILD_TARGET, tools[i][1]);
+
+		setenvv(e, tools[i][0], v);
+		free(v);
+	}
+	snprintf(num, sizeof(num), "%d", jobs);
+	setenvv(e, "JOBS", num);
+	snprintf(epoch, sizeof(epoch), "%lld", BUILD_EPOCH);
+	setenvv(e, "SOURCE_DATE_EPOCH", epoch);
+	snprintf(epoch, sizeof(epoch), "@%lld", BUILD_EPOCH);
+	setenvv(e, "KBUILD_BUILD_TIMESTAMP", epoch);
+	setenvv(e, "KBUILD_BUILD_USER", "undistro");
+	setenvv(e, "KBUILD_BUILD_HOST", "undistro");
+	for (size_t i = 0; i < r->nflags; i++) {
+		const struct flag *f = &r->flags[i];
+		char *k = xasprintf("FLAG_%s", f->name);
+
+		for (char *c = k; *c; c++)
+			*c = *c == '-' || *c == '.' || *c == '+' ? '_' : (char)toupper((unsigned char)*c);
+		setenvv(e, k, p->flags[i]);
+		free(k);
+		if (!strcmp(p->flags[i], "yes")) {
+			if (f->configure)
+				bufprintf(&conf, "%s%s", conf.n ? " " : "", f->configure);
+			if (f->make)
+				bufprintf(&mk, "%s%s", mk.n ? " " : "", f->make);
+		}
+	}
+	setenvv(e, "CONFIGURE_FLAGS", conf.p ? conf.p : "");
+	setenvv(e, "MAKE_FLAGS", mk.p ? mk.p : "");
+	buffree(&conf);
+	buffree(&mk);
+}
+
+static void
+envfree(struct env *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
+/* The driver run inside the sandbox: wrapper, then each script from $SRC. */
+static int
+writescripts(const struct buildcfg *cfg, const struct recipe *r, const struct pkgdirs *d)
+{
+	struct buf drv = {0};
+	const char *names[] = {"build", "install", "test"};
+	const char *bodies[] = {r->build, r->install, cfg->notest ? NULL : r->test};
+	int rc = 0;
+
+	bufadds(&drv, "set -e\n");
+	if (r->toolchain == TOOLCHAIN_STAGE2)
+		bufadds(&drv, "sh " SB_STAGE2 "/mkwrapper \"$SYSROOT\" " SB_BIN " \"$TARGET\"\n");
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		if (!bodies[i])
+			continue;
+		char *p = xasprintf("%s/%s.sh", d->scripts, names[i]);
+
+		rc = writeatomic(p, bodies[i], strlen(bodies[i]), 0644);
+		bufprintf(&drv, "echo '==> %s'\ncd \"$SRC\"\nsh -e " SB_SCRIPTS "/%s.sh\n", names[i], names[i]);
+		free(p);
+	}
+	if (rc == 0) {
+		char *p = xasprintf("%s/run.sh", d->scripts);
+
+		rc = writeatomic(p, drv.p, drv.n, 0644);
+		free(p);
+	}
+	buffree(&drv);
+	return rc;
+}
+
+static char *
+infotext(const struct planpkg *p, const char *key, const struct plan *pl, char (*keys)[65])
+{
+	struct buf b = {0};
+
+	bufprintf(&b, "name %s\nversion %s\nkey %s\nrecipe %s\n", p->r->name, p->r->evr, key, p->r->path);
+	for (size_t i = 0; i < p->r->nflags; i++)
+		bufprintf(&b, "flag %s=%s\n", p->r->flags[i].name, p->flags[i]);
+	for (size_t i = 0; i < p->nsysroot; i++)
+		bufprintf(&b, "sysroot %s %s\n", pl->pkgs[p->sysroot[i]].r->name, keys[p->sysroot[i]]);
+	for (size_t i = 0; i < p->nrundeps; i++)
+		bufprintf(&b, "depends %s %s\n", pl->pkgs[p->rundeps[i]].r->name, keys[p->rundeps[i]]);
+	return b.p;
+}
+
+/* Everything for one package, in the forked child; returns its exit code. */
+static int
+buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], size_t i, int jobs)
+{
+	const struct planpkg *p = &pl->pkgs[i];
+	struct pkgdirs d;
+	struct env e = {0};
+	char *stage2 = xasprintf("%s/stage2", cfg->top), *info;
+	char *argv[] = {"sh", "-e", SB_SCRIPTS "/run.sh", NULL};
+	int rc;
+
+	mkdirs(&d, cfg->work, p->r->name);
+	if (rmtree(d.w) < 0 || mkdirp(d.src, 0755) < 0 || mkdirp(d.obj, 0755) < 0 || mkdirp(d.dest, 0755) < 0 ||
+	    mkdirp(d.sysroot, 0755) < 0 || mkdirp(d.bin, 0755) < 0 || mkdirp(d.scripts, 0755) < 0 ||
+	    mkdirp(d.home, 0755) < 0)
+		return EXIT_SYSTEM;
+	if (prepsources(cfg, p->r, &d) < 0 || preppatches(cfg, p->r, &d) < 0)
+		return EXIT_BUILD;
+	for (size_t k = 0; k < p->nsysroot; k++)
+		if (storeextract(cfg->store, keys[p->sysroot[k]], d.sysroot) < 0)
+			return EXIT_SYSTEM;
+	if (writescripts(cfg, p->r, &d) < 0)
+		return EXIT_SYSTEM;
+	buildenv(&e, p, jobs);
+	const struct bind binds[] = {
+		{d.src, SB_SRC, 1}, {d.obj, SB_OBJ, 1}, {d.dest, SB_DEST, 1}, {d.bin, SB_BIN, 1},
+		{d.home, SB_HOME, 1}, {d.sysroot, SB_SYSROOT, 0}, {p->r->dir, SB_RECIPE, 0},
+		{stage2, SB_STAGE2, 0}, {d.scripts, SB_SCRIPTS, 0},
+	};
+	fflush(stdout);
+	rc = osrunsandboxed(binds, sizeof(binds) / sizeof(binds[0]), SB_SRC, argv, e.v, -1);
+	envfree(&e);
+	if (rc != 0) {
+		if (rc > 0)
+			errat(&p->r->loc, "%s: the recipe's scripts failed (exit status %d)", p->r->name, rc);
+		return rc < 0 ? EXIT_SYSTEM : EXIT_BUILD;
+	}
+	info = infotext(p, keys[i], pl, keys);
+	rc = storeadd(cfg->store, keys[i], d.dest, BUILD_EPOCH, info);
+	free(info);
+	if (rc < 0)
+		return EXIT_SYSTEM;
+	if (!cfg->keep)
+		rmtree(d.w);
+	return EXIT_OK;
+}
+
+enum pstate { P_SKIP, P_DONE, P_WAIT, P_RUN, P_FAIL };
+
+struct job {
+	size_t pkg;
+	pid_t pid;
+	int fd, log;
+	struct timespec start;
+	struct buf line;     /* partial output line, for the -v prefix */
+};
+
+struct sched {
+	const struct buildcfg *cfg;
+	const struct plan *pl;
+	char (*keys)[65];
+	enum pstate *st;
+	struct job *jobs;
+	size_t njobs, built, tobuild;
+	int tty, failed, sysfail;
+	double *secs;
+};
+
+static int sigpipe[2] = {-1, -1};
+
+static void
+onsignal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	/* all real work happens in the poll loop */
+	if (write(sigpipe[1], &c, 1) < 0) {
+	}
+	errno = saved;
+}
+
+static double
+since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void
+status(struct sched *s)
+{
+	struct buf b = {0};
+
+	if (!s->tty || quiet)
+		return;
+	bufprintf(&b, "\r\033[K[%zu/%zu]", s->built, s->tobuild);
+	for (size_t i = 0; i < s->njobs; i++)
+		bufprintf(&b, " %s (%.0fs)", s->pl->pkgs[s->jobs[i].pkg].r->name, since(&s->jobs[i].start));
+	fputs(b.p, stderr);
+	fflush(stderr);
+	buffree(&b);
+}
+
+static void
+say(struct sched *s, const char *fmt, const char *name, double t)
+{
+	if (quiet)
+		return;
+	if (s->tty)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, fmt, name, t);
+	status(s);
+}
+
+/* The package may start: every dependency is in the store. */
+static int
+ready(const struct sched *s, size_t i)
+{
+	const struct planpkg *p = &s->pl->pkgs[i];
+
+	for (size_t k = 0; k < p->nsysroot; k++)
+		if (s->st[p->sysroot[k]] != P_DONE)
+			return 0;
+	for (size_t k = 0; k < p->nrundeps; k++)
+		if (s->st[p->rundeps[k]] != P_DONE)
+			return 0;
+	return 1;
+}
+
+static int
+startjob(struct sched *s, size_t i, int share)
+{
+	const struct recipe *r = s->pl->pkgs[i].r;
+	char *logpath = xasprintf("%s/%s.log", s->cfg->logs, r->name);
+	struct job *j = &s->jobs[s->njobs];
+	int fd[2];
+
+	j->log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (j->log < 0 || pipe2(fd, O_CLOEXEC) < 0) {
+		err("cannot open %s:", logpath);
+		free(logpath);
+		return -1;
+	}
+	free(logpath);
+	fflush(stdout);
+	fflush(stderr);
+	j->pid = fork();
+	if (j->pid < 0) {
+		err("fork:");
+		close(fd[0]);
+		close(fd[1]);
+		close(j->log);
+		return -1;
+	}
+	if (j->pid == 0) {
+		/* the child dies with us, and its sandbox with it (bwrap --die-with-parent) */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		dup2(fd[1], 1);
+		dup2(fd[1], 2);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		fprintf(stdout, "==> %s %s key %s, make -j%d\n", r->name, r->evr, s->keys[i], share);
+		int rc = buildone(s->cfg, s->pl, s->keys, i, share);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc);
+	}
+	close(fd[1]);
+	j->pkg = i;
+	j->fd = fd[0];
+	j->line = (struct buf){0};
+	clock_gettime(CLOCK_MONOTONIC, &j->start);
+	s->st[i] = P_RUN;
+	s->njobs++;
+	say(s, "undistro: building %s\n", r->name, 0);
+	return 0;
+}
+
+/* The last lines of a failed package's log. */
+static void
+showtail(const char *path)
+{
+	char *data;
+	size_t n, lines = 0, i;
+
+	if (readfile(path, &data, &n) < 0)
+		return;
+	for (i = n; i > 0 && lines <= 25; i--)
+		if (data[i - 1] == '\n')
+			lines++;
+	fprintf(stderr, "%s", data + i + (i > 0));
+	free(data);
+}
+
+static void
+finishjob(struct sched *s, size_t k)
+{
+	struct job *j = &s->jobs[k];
+	const struct recipe *r = s->pl->pkgs[j->pkg].r;
+	int st = 0;
+	double t = since(&j->start);
+
+	while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(j->fd);
+	close(j->log);
+	buffree(&j->line);
+	s->secs[j->pkg] = t;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		s->st[j->pkg] = P_DONE;
+		s->built++;
+		say(s, "undistro: built %s in %.1fs\n", r->name, t);
+	} else {
+		char *logpath = xasprintf("%s/%s.log", s->cfg->logs, r->name);
+
+		s->st[j->pkg] = P_FAIL;
+		s->failed = 1;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SYSTEM)
+			s->sysfail = 1;
+		if (s->tty)
+			fputs("\r\033[K", stderr);
+		fprintf(stderr, "undistro: %s failed after %.1fs; the end of its log:\n", r->name, t);
+		showtail(logpath);
+		fprintf(stderr, "undistro: full log: %s\n", logpath);
+		free(logpath);
+	}
+	*j = s->jobs[--s->njobs];
+}
+
+static void
+jobinput(struct sched *s, size_t k)
+{
+	struct job *j = &s->jobs[k];
+	char buf[16384];
+	ssize_t n = read(j->fd, buf, sizeof(buf));
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		finishjob(s, k);
+		return;
+	}
+	if (write(j->log, buf, (size_t)n) != n)
+		warn("cannot write the log of %s:", s->pl->pkgs[j->pkg].r->name);
+	if (!s->cfg->verbose)
+		return;
+	bufaddn(&j->line, buf, (size_t)n);
+	char *p = j->line.p, *nl;
+	while ((nl = memchr(p, '\n', j->line.n - (size_t)(p - j->line.p)))) {
+		printf("%s: %.*s\n", s->pl->pkgs[j->pkg].r->name, (int)(nl - p), p);
+		p = nl + 1;
+	}
+	j->line.n -= (size_t)(p - j->line.p);
+	memmove(j->line.p, p, j->line.n);
+	fflush(stdout);
+}
+
+/* Start what can start: every ready package, within the job budget; each
+ * gets its share of the budget as make -jN. */
+static int
+startready(struct sched *s)
+{
+	size_t nready = 0;
+	int budget = s->cfg->jobs;
+
+	if (s->failed)
+		return 0;
+	for (size_t i = 0; i < s->pl->n; i++)
+		nready += s->st[i] == P_WAIT && ready(s, i);
+	for (size_t i = 0; i < s->pl->n && s->njobs < (size_t)budget; i++) {
+		if (s->st[i] != P_WAIT || !ready(s, i))
+			continue;
+		size_t want = nready + s->njobs < (size_t)budget ? nready + s->njobs : (size_t)budget;
+		int share = budget / (int)(want ? want : 1);
+
+		if (startjob(s, i, share > 0 ? share : 1) < 0)
+			return -1;
+		nready--;
+	}
+	return 0;
+}
+
+/* Forward a signal to every job's process group, wait for them, re-raise. */
+static _Noreturn void
+interrupted(struct sched *s, int sig)
+{
+	for (size_t i = 0; i < s->njobs; i++)
+		kill(-s->jobs[i].pid, SIGTERM);
+	for (size_t i = 0; i < s->njobs; i++)
+		waitpid(s->jobs[i].pid, NULL, 0);
+	if (s->tty)
+		fputs("\r\033[K", stderr);
+	fprintf(stderr, "undistro: interrupted; nothing partial is left in the store\n");
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static int
+loop(struct sched *s)
+{
+	struct pollfd *pfd = xcalloc((size_t)s->cfg->jobs + 1, sizeof(*pfd));
+
+	for (;;) {
+		if (startready(s) < 0)
+			s->failed = s->sysfail = 1;
+		if (!s->njobs)
+			break;
+		for (size_t i = 0; i < s->njobs; i++)
+			pfd[i] = (struct pollfd){s->jobs[i].fd, POLLIN, 0};
+		pfd[s->njobs] = (struct pollfd){sigpipe[0], POLLIN, 0};
+		if (poll(pfd, s->njobs + 1, s->tty ? 1000 : -1) < 0 && errno != EINTR) {
+			err("poll:");
+			free(pfd);
+			return -1;
+		}
+		if (pfd[s->njobs].revents & POLLIN) {
+			unsigned char sig;
+
+			if (read(sigpipe[0], &sig, 1) == 1)
+				interrupted(s, sig);
+		}
+		/* from the end: finishing a job moves the last one into its slot */
+		for (size_t i = s->njobs; i-- > 0;)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				jobinput(s, i);
+		status(s);
+	}
+	free(pfd);
+	return 0;
+}
+
+static void
+summary(const struct sched *s)
+{
+	if (quiet || !s->built)
+		return;
+	fprintf(stderr, "undistro: built %zu package%s:", s->built, s->built == 1 ? "" : "s");
+	for (size_t i = 0; i < s->pl->n; i++)
+		if (s->st[i] == P_DONE && s->secs[i] > 0)
+			fprintf(stderr, " %s %.1fs", s->pl->pkgs[i].r->name, s->secs[i]);
+	fputc('\n', stderr);
+}
+
+static void
+setsignals(void (*h)(int))
+{
+	struct sigaction sa = {0};
+
+	sa.sa_handler = h;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int
+buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want)
+{
+	struct sched s = {cfg, pl, keys, NULL, NULL, 0, 0, 0, isatty(2), 0, 0, NULL};
+	int rc;
+
+	if (mkdirp(cfg->work, 0755) < 0 || mkdirp(cfg->logs, 0755) < 0)
+		return -1;
+	s.st = xcalloc(pl->n + 1, sizeof(*s.st));
+	s.secs = xcalloc(pl->n + 1, sizeof(*s.secs));
+	s.jobs = xcalloc((size_t)cfg->jobs + 1, sizeof(*s.jobs));
+	/* dependencies come first in the plan: walk back from what is wanted */
+	for (size_t i = pl->n; i-- > 0;) {
+		const struct planpkg *p = &pl->pkgs[i];
+
+		if (want && !want[i] && s.st[i] != P_WAIT)
+			continue;
+		s.st[i] = storehas(cfg->store, keys[i]) ? P_DONE : P_WAIT;
+		s.tobuild += s.st[i] == P_WAIT;
+		for (size_t k = 0; k < p->nsysroot; k++)
+			s.st[p->sysroot[k]] = s.st[p->sysroot[k]] == P_SKIP ? P_WAIT : s.st[p->sysroot[k]];
+		for (size_t k = 0; k < p->nrundeps; k++)
+			s.st[p->rundeps[k]] = s.st[p->rundeps[k]] == P_SKIP ? P_WAIT : s.st[p->rundeps[k]];
+	}
+	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err("pipe:");
+		return -1;
+	}
+	setsignals(onsignal);
+	rc = loop(&s);
+	setsignals(SIG_DFL);
+	close(sigpipe[0]);
+	close(sigpipe[1]);
+	summary(&s);
+	if (rc == 0 && s.failed)
+		rc = s.sysfail ? -1 : 1;
+	free(s.st);
+	free(s.secs);
+	free(s.jobs);
+	return rc;
+}

@@ -1,0 +1,50 @@
+#ifndef UNDISTRO_BUILD_H
+#define UNDISTRO_BUILD_H
+/* Building a plan's packages into the store.
+ *
+ * Store key. A package's key is the sha256 of everything that can change its
+ * output: the recipe's bytes and the other files of its directory (patches,
+ * fragments; tree.c's recipe hash), its sources' and patches' hashes (inside
+ * the recipe), its flag values, the target, the toolchain (stage2/mkwrapper's
+ * bytes and the host compiler's and binutils' version lines) and the keys of
+ * its build and run-time dependencies. A key found in the store is not
+ * rebuilt; changing a recipe changes its key and so every dependent's.
+ *
+ * Store archives use a fixed epoch (BUILD_EPOCH), not the tree's commit time,
+ * so a commit that does not touch a recipe rebuilds nothing; the rootfs stage
+ * stamps the role's own epoch on the final archives.
+ *
+ * A build runs as a child process (fork, no exec) per package: prepare the
+ * work directory (fetch, unpack, patch, sysroot from the store), run the
+ * recipe's build, install and test scripts in the sandbox (os.h), check the
+ * ELF files, pack DESTDIR into the store. The parent runs up to -j of them
+ * at once, logging each one's output to its own file. */
+#include "store.h"
+
+struct plan;
+struct fetchcfg;
+
+/* mtime of every store entry, and SOURCE_DATE_EPOCH of builds: 2000-01-01. */
+#define BUILD_EPOCH 946684800LL
+#define BUILD_TARGET "x86_64-linux-musl"
+
+struct buildcfg {
+	const struct store *store;
+	const struct fetchcfg *fetch;
+	const char *top;        /* the recipe tree (stage2/ lives there) */
+	const char *work;       /* per-package work directories */
+	const char *logs;       /* per-package logs */
+	int jobs;               /* job budget: packages at once x make -j */
+	int keep;               /* keep work directories of successful builds */
+	int verbose;            /* echo build output, prefixed by package */
+	int notest;             /* skip the recipes' test scripts */
+};
+
+/* Compute the store key of every plan package (in plan order) into keys. */
+int buildkeys(const struct buildcfg *, const struct plan *, char (*keys)[65]);
+/* Build every package of the plan whose key is not in the store and that is
+ * wanted (want[i] nonzero; want NULL: all), with what they need. Returns 0
+ * when all are in the store, 1 when a build failed (reported with the tail
+ * of its log), -1 on a system failure. */
+int buildplan(const struct buildcfg *, const struct plan *, char (*keys)[65], const unsigned char *want);
+#endif

@@ -1,0 +1,91 @@
+/* undistro graph: a role's dependency graph in Graphviz DOT. */
+#include <stdio.h>
+#include "cmd.h"
+#include "diag.h"
+#include "solve.h"
+#include "tree.h"
+
+/* Print s as a DOT quoted string. */
+static void
+dotstr(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+edges(const struct plan *pl, size_t from, const size_t *to, size_t n, const char *attrs)
+{
+	for (size_t k = 0; k < n; k++) {
+		putchar('\t');
+		dotstr(pl->pkgs[from].r->name);
+		printf(" -> ");
+		dotstr(pl->pkgs[to[k]].r->name);
+		printf("%s;\n", attrs);
+	}
+}
+
+static void
+printdot(const struct role *ro, const struct plan *pl)
+{
+	printf("digraph ");
+	dotstr(ro->name);
+	printf(" {\n"
+	       "\t// an edge A -> B: A needs B built first; solid: run-time, dashed: build\n"
+	       "\t// boxes: in the image; grey ellipses: build-only\n"
+	       "\trankdir=BT;\n"
+	       "\tnode [shape=box];\n");
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct planpkg *p = &pl->pkgs[i];
+
+		putchar('\t');
+		dotstr(p->r->name);
+		printf(" [label=\"%s\\n%s\\nwave %d\"%s];\n", p->r->name, p->r->evr, p->wave + 1,
+		       p->runtime ? "" : ", shape=ellipse, style=filled, fillcolor=lightgrey");
+	}
+	for (size_t i = 0; i < pl->n; i++) {
+		edges(pl, i, pl->pkgs[i].rundeps, pl->pkgs[i].nrundeps, "");
+		edges(pl, i, pl->pkgs[i].builddeps, pl->pkgs[i].nbuilddeps, " [style=dashed]");
+	}
+	printf("}\n");
+}
+
+static int
+run(int argc, char **argv, const struct opts *o)
+{
+	struct tree t;
+	struct role flat;
+	struct plan pl;
+	int first, r;
+
+	if ((r = cmdopts(&cmd_graph, argc, argv, "", NULL, &first)) != 0)
+		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	if (argc - first != 1)
+		return cmdusage(&cmd_graph, "graph takes one role");
+	if ((r = cmdplan(o, argv[first], &t, &flat, &pl)) == EXIT_OK) {
+		printdot(&flat, &pl);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			err("cannot write the graph:");
+			r = EXIT_SYSTEM;
+		}
+	}
+	planfree(&pl);
+	treefree(&t);
+	return r;
+}
+
+const struct cmd cmd_graph = {
+	"graph", run, "ROLE",
+	"print a role's dependency graph in Graphviz DOT",
+	"Resolves the role like `undistro resolve` and prints its packages and\n"
+	"dependencies as a DOT digraph: an edge A -> B means A needs B built first;\n"
+	"run-time dependencies are solid, build dependencies dashed; packages only\n"
+	"needed to build others are grey ellipses. Render it with, for example,\n"
+	"`undistro graph web | dot -Tsvg > web.svg`.\n"
+	"Exit status: 0 resolved, 1 bad tree or unsatisfiable, 2 usage, 4 system.\n",
+};

@@ -1,0 +1,44 @@
+#ifndef UNDISTRO_PIPELINE_H
+#define UNDISTRO_PIPELINE_H
+/* The pipeline driver: recipes -> plan -> store -> rootfs -> images, one way.
+ * Each stage only consumes what the previous one produced; this file only
+ * connects them and chooses the directories. Used by `undistro build` (and by
+ * the commands that need a built role). */
+#include <stddef.h>
+#include "build.h"
+#include "fetch.h"
+#include "recipe.h"
+#include "solve.h"
+#include "store.h"
+#include "tree.h"
+
+struct opts;
+
+enum { STOP_NONE, STOP_PACKAGES, STOP_ROOTFS };
+
+struct pipeline {
+	/* set by the caller */
+	const struct opts *opts;
+	const char *out, *store, *cache;   /* NULL: from the environment */
+	int offline, keep, notest, verbose, stop;
+	/* filled in by pipelinerun */
+	struct tree tree;
+	struct role flat;
+	const struct role *role;           /* NULL for package builds */
+	struct plan plan;
+	char (*keys)[65];
+	struct store st;
+	struct fetchcfg fc;
+	char *outdir, *work, *logs;
+	long long epoch;
+};
+
+/* Build the role (when names is one role's name) or the named packages, as
+ * far as p->stop says. Returns an exit code (diag.h). */
+int pipelinerun(struct pipeline *p, char **names, size_t n);
+/* The role's epoch: SOURCE_DATE_EPOCH, else the tree's last commit time,
+ * else BUILD_EPOCH. */
+long long pipelineepoch(const char *top);
+/* The rootfs and image stages for a built role. Returns an exit code. */
+int pipelinerootfs(struct pipeline *p);
+#endif

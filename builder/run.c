@@ -1,0 +1,195 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "alloc.h"
+#include "diag.h"
+#include "os.h"
+#include "run.h"
+#include "str.h"
+
+#define QEMU "qemu-system-x86_64"
+#define OVMFCODE "/usr/share/OVMF/OVMF_CODE.fd"
+#define OVMFVARS "/usr/share/OVMF/OVMF_VARS.fd"
+#define PROBESECS "5"
+
+/* argv under construction; strings are owned by the arena */
+struct args {
+	struct arena *a;
+	char **v;
+	size_t n;
+};
+
+static void
+add(struct args *g, const char *s)
+{
+	*ARENAPUSH(g->a, g->v, g->n) = arenastrdup(g->a, s);
+}
+
+static void
+addf(struct args *g, const char *fmt, const char *s)
+{
+	char *t = xasprintf(fmt, s);
+
+	add(g, t);
+	free(t);
+}
+
+/* qemu option values end at a comma; a literal comma is written twice */
+static char *
+qemuesc(struct arena *a, const char *s)
+{
+	struct buf b = {0};
+	char *r;
+
+	for (; *s; s++) {
+		bufaddc(&b, *s);
+		if (*s == ',')
+			bufaddc(&b, ',');
+	}
+	r = arenastrdup(a, b.p ? b.p : "");
+	buffree(&b);
+	return r;
+}
+
+int
+runkvmworks(void)
+{
+	char *argv[] = {"timeout", "-k", "1", PROBESECS, QEMU, "-accel", "kvm",
+	                "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
+	                "-chardev", "stdio,id=dbg", "-device", "isa-debugcon,iobase=0x402,chardev=dbg",
+	                "-boot", "reboot-timeout=0", "-no-reboot", NULL};
+	FILE *out;
+	char chunk[4096];
+	size_t n;
+	int fd, st;
+
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	if (!(out = tmpfile()))
+		return 0;
+	st = osrun(argv, NULL, NULL, fileno(out));
+	rewind(out);
+	n = fread(chunk, 1, sizeof(chunk) - 1, out);
+	chunk[n] = '\0';
+	fclose(out);
+	return st == 0 && strstr(chunk, "SeaBIOS") != NULL;
+}
+
+static void
+addmachine(struct args *g, const struct runopts *o)
+{
+	char mem[32];
+	const char *accel = o->accel ? o->accel : runkvmworks() ? "kvm" : "tcg";
+
+	snprintf(mem, sizeof(mem), "%ld", o->memmb > 0 ? o->memmb : 256);
+	add(g, QEMU);
+	add(g, "-nodefaults"), add(g, "-no-user-config");
+	add(g, "-M"), add(g, "pc");
+	add(g, "-accel"), add(g, accel);
+	if (strcmp(accel, "kvm") == 0)
+		add(g, "-cpu"), add(g, "host");
+	add(g, "-m"), add(g, mem);
+	add(g, "-display"), add(g, "none");
+	if (o->uefi) {
+		add(g, "-drive"), add(g, "if=pflash,format=raw,unit=0,readonly=on,file=" OVMFCODE);
+		add(g, "-drive"), add(g, "if=pflash,format=raw,unit=1,snapshot=on,file=" OVMFVARS);
+	}
+}
+
+static void
+adddevices(struct args *g, const struct runopts *o)
+{
+	char *raw = xasprintf("%s/disk.raw", o->outdir);
+	struct buf net = {0};
+	size_t i;
+
+	add(g, "-drive");
+	addf(g, "if=none,id=d0,format=raw,snapshot=on,file=%s", qemuesc(g->a, raw));
+	add(g, "-device"), add(g, "nvme,drive=d0,serial=undistro0,bootindex=0");
+	bufadds(&net, "user,id=n0");
+	for (i = 0; i < o->nfwd; i++)
+		bufprintf(&net, ",hostfwd=tcp:127.0.0.1:%d-:%d", o->fwd[i].host, o->fwd[i].guest);
+	add(g, "-netdev"), add(g, net.p);
+	/* romfile= keeps the iPXE option ROM out: SeaBIOS would load it and
+	 * fall back to network boot */
+	add(g, "-device"), add(g, "virtio-net-pci,netdev=n0,romfile=");
+	add(g, "-device"), add(g, "virtio-rng-pci");
+	if (o->seriallog) {
+		add(g, "-chardev");
+		addf(g, "file,id=s0,path=%s", qemuesc(g->a, o->seriallog));
+		add(g, "-serial"), add(g, "chardev:s0");
+		add(g, "-no-reboot");
+	} else {
+		add(g, "-serial"), add(g, "mon:stdio");
+	}
+	buffree(&net);
+	free(raw);
+}
+
+static int
+checkfiles(const struct runopts *o)
+{
+	char *raw = xasprintf("%s/disk.raw", o->outdir);
+	int r = 0;
+
+	if (access(raw, R_OK) < 0)
+		err("run: %s: (build the image first)", raw), r = -1;
+	else if (o->uefi && (access(OVMFCODE, R_OK) < 0 || access(OVMFVARS, R_OK) < 0))
+		err("run: UEFI firmware %s or %s is missing: (install ovmf)", OVMFCODE, OVMFVARS), r = -1;
+	free(raw);
+	return r;
+}
+
+/* qemu under timeout(1): 124 means the time ran out */
+static int
+runlogged(struct args *g, int timeout)
+{
+	char secs[16], **v = arenaalloc(g->a, g->n + 5, sizeof(*v));
+	size_t k = 0;
+	int st;
+
+	snprintf(secs, sizeof(secs), "%d", timeout);
+	if (timeout > 0)
+		v[k++] = "timeout", v[k++] = "-k", v[k++] = "5", v[k++] = secs;
+	memcpy(v + k, g->v, g->n * sizeof(*v));
+	v[k + g->n] = NULL;
+	st = osrun(v, NULL, NULL, -1);
+	if (timeout > 0 && (st == 124 || st == 128 + 9)) {
+		err("run: qemu was stopped after %d s", timeout);
+		return -2;
+	}
+	if (st != 0) {
+		if (st > 0)
+			err("run: %s exited with status %d", QEMU, st);
+		return -1;
+	}
+	return 0;
+}
+
+int
+runimage(const struct runopts *o)
+{
+	struct arena a = {0};
+	struct args g = {.a = &a};
+	int r;
+
+	if (checkfiles(o) < 0)
+		return -1;
+	addmachine(&g, o);
+	adddevices(&g, o);
+	if (o->seriallog) {
+		r = runlogged(&g, o->timeout);
+	} else {
+		*ARENAPUSH(g.a, g.v, g.n) = NULL;
+		fflush(NULL);
+		execvp(g.v[0], g.v);
+		err("run: cannot run %s:", g.v[0]);
+		r = -1;
+	}
+	arenafree(&a);
+	return r;
+}

@@ -1,0 +1,38 @@
+#ifndef UNDISTRO_RUN_H
+#define UNDISTRO_RUN_H
+#include <stddef.h>
+
+/* Boot a built image under qemu: `undistro run`, and the boot tests.
+ * The disk (outdir/disk.raw) is attached as NVMe with snapshot=on, so the
+ * guest never changes the build output; the OVMF variable store is likewise
+ * a snapshot of the distribution's template. */
+
+/* A guest TCP port reachable on the host at 127.0.0.1:host. */
+struct runfwd {
+	int guest, host;
+};
+
+struct runopts {
+	const char *outdir;        /* holds disk.raw */
+	int uefi;                  /* boot through OVMF instead of SeaBIOS */
+	long memmb;                /* guest memory; 0: 256 */
+	const struct runfwd *fwd;  /* user-mode network port forwards */
+	size_t nfwd;
+	/* NULL: serial console and qemu monitor on the terminal (Ctrl-A x
+	 * quits). Otherwise the serial output goes to this file, there is no
+	 * terminal, and qemu exits when the guest powers off or reboots. */
+	const char *seriallog;
+	int timeout;               /* with seriallog: stop qemu after this many s; 0: never */
+	const char *accel;         /* "kvm", "tcg", or NULL: kvm when runkvmworks() */
+};
+
+/* Boot the image. Interactive (no seriallog): replaces the process with qemu
+ * and returns -1 only when that fails. With seriallog: waits for qemu and
+ * returns 0 when it exited 0 (the guest powered off), else reports and
+ * returns -1 (-2 when the timeout stopped it). */
+int runimage(const struct runopts *);
+/* Nonzero when /dev/kvm opens and a tiny guest (SeaBIOS alone, no disk)
+ * prints its banner and exits under -accel kvm within a few seconds:
+ * a /dev/kvm that exists is not enough (nested setups fail at run time). */
+int runkvmworks(void);
+#endif

@@ -1,0 +1,75 @@
+#ifndef UNDISTRO_SYSFILES_H
+#define UNDISTRO_SYSFILES_H
+/* The system files a role's rootfs gets besides its packages, generated
+ * from the flattened role: accounts (passwd, group, shadow), hostname,
+ * hosts, fstab, the busybox init configuration, one runit service directory
+ * per role service plus the built-in `network` service (DHCP on the first
+ * interface), the ready watcher, ssh keys and the directories and device
+ * nodes the init needs.
+ *
+ * Boot sequence (busybox init reads /etc/inittab):
+ *   /init -> sbin/init            the kernel runs /init from an initramfs
+ *   ::sysinit:/etc/rc             mounts proc sys dev dev/pts run (tmp when
+ *                                 the root is read-only), hostname, lo up,
+ *                                 root's ssh keys from qemu's fw_cfg
+ *   ::respawn:runsvdir -P /etc/service
+ *                                 one runsv per service; a service's run
+ *                                 script first waits (60 s, then exits so
+ *                                 runsv retries) for its `after` services
+ *   ::once:/etc/undistro/ready    waits until `network` and every service
+ *                                 with ready = yes are up, then prints
+ *                                 "undistro: role ROLE ready" on /dev/console
+ * "Up" is decided by /etc/undistro/wait: network once udhcpc has a lease
+ * (/run/undistro/lease), any other service once `sv status` says it has run
+ * for at least 1 s. supervise/ directories are symlinks into /run/runit so
+ * that a read-only root works.
+ *
+ * Accounts: root (0:0, /root), the role's users (uid from 1000 upwards
+ * unless given, each with a group of its own gid unless it names an existing
+ * one, home /home/NAME, shell /bin/sh) and nobody (65534). A password field
+ * is `*` (no password, key login works with any sshd) for an account with
+ * baked-in keys and `!` (locked) otherwise; dropbear only refuses an empty
+ * one, so keys handed in at boot work either way. */
+#include <stddef.h>
+
+struct arena;
+struct role;
+
+struct sysfile {
+	const char *path;       /* relative to the root, no leading '/' */
+	char type;              /* 'f' file, 'd' directory, 'l' symlink, 'c' character device */
+	unsigned mode;          /* permission bits */
+	long uid, gid;
+	const char *data;       /* contents (files) or target (symlinks) */
+	size_t size;            /* of data, for files */
+	unsigned major, minor;  /* devices */
+};
+
+struct account {
+	const char *name, *home, *shell;   /* home absolute */
+	long uid, gid;
+	int haskeys;                        /* authorized keys baked in */
+};
+
+struct sysfiles {
+	struct sysfile *v;                  /* in no particular order */
+	size_t n;
+	struct account *accounts;           /* root first, nobody last */
+	size_t naccounts;
+	/* commands the generated scripts run besides shell builtins, for
+	 * checking that the packages provide them; an item may list
+	 * alternatives separated by blanks ("ip ifconfig") */
+	const char **needs;
+	size_t nneeds;
+};
+
+/* Generate the system files of the flattened role ro into *out (allocated in
+ * a). Key files of the role's users are read relative to treeroot; extrakeys
+ * (NULL-terminated, may be NULL) are further key files for root, relative to
+ * the working directory. Returns 0, or -1 after reporting every problem. */
+int sysfilesgen(struct arena *a, const char *treeroot, const struct role *ro,
+                const char *const *extrakeys, struct sysfiles *out);
+/* The account whose home holds path (relative, no leading '/'), or NULL;
+ * root's home and homes that are "/" count for nobody. */
+const struct account *sysfileshome(const struct sysfiles *, const char *path);
+#endif
