@@ -105,8 +105,16 @@ def main():
                for nm in names}
     virtual = {}   # virtual name -> provider
 
+    tooltab = set(tools)
+    # what a package may need at run time: anything below it but the build
+    # tools (make, pkgconf, perl, ... in a real tree), which are build-only
+    below_cache = {}
+
     def below(nm):
-        return [x for lv in range(1, layer[nm]) for x in bylayer[lv]]
+        lv = layer[nm]
+        if lv not in below_cache:
+            below_cache[lv] = [x for k in range(1, lv) for x in bylayer[k] if x not in tooltab]
+        return below_cache[lv]
 
     for nm in names:
         path = os.path.join(rdir, nm + ".recipe")

@@ -53,21 +53,25 @@ static int
 toolchainid(const struct buildcfg *cfg, char hex[65])
 {
 	char *argcc[] = {"gcc", "--version", NULL}, *argld[] = {"ld", "--version", NULL};
-	char *p = xasprintf("%s/stage2/mkwrapper", cfg->top), *data;
+	static const char *const files[] = {"mkwrapper", "audit"};
 	struct sha256 h;
-	size_t n;
 
 	sha256init(&h);
 	firstline(argcc, &h);
 	firstline(argld, &h);
-	if (readfile(p, &data, &n) < 0) {
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = xasprintf("%s/stage2/%s", cfg->top, files[i]), *data;
+		size_t n;
+
+		if (readfile(p, &data, &n) < 0) {
+			free(p);
+			sha256final(&h, (unsigned char[32]){0});
+			return -1;
+		}
+		sha256add(&h, data, n);
+		free(data);
 		free(p);
-		sha256final(&h, (unsigned char[32]){0});
-		return -1;
 	}
-	sha256add(&h, data, n);
-	free(data);
-	free(p);
 	sha256finalhex(&h, hex);
 	return 0;
 }
@@ -320,6 +324,9 @@ writescripts(const struct buildcfg *cfg, const struct recipe *r, const struct pk
 		rc = writeatomic(p, bodies[i], strlen(bodies[i]), 0644);
 		bufprintf(&drv, "echo '==> %s'\ncd \"$SRC\"\nsh -e " SB_SCRIPTS "/%s.sh\n", names[i], names[i]);
 		free(p);
+		/* after install, before the test: what was installed must be clean */
+		if (i == 1 && r->toolchain == TOOLCHAIN_STAGE2)
+			bufadds(&drv, "echo '==> audit'\nsh " SB_STAGE2 "/audit \"$SYSROOT\" \"$DESTDIR\" \"$ARCH\"\n");
 	}
 	if (rc == 0) {
 		char *p = xasprintf("%s/run.sh", d->scripts);

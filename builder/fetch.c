@@ -385,9 +385,11 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 	for (i = 0; i < 2 && r < 0; i++) {
 		fd = open(names[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			if (errno != ENOENT)
-				failed(w, names[i], "%s", strerror(errno));
-			found |= errno != ENOENT;
+			int e = errno;
+
+			if (e != ENOENT)
+				failed(w, names[i], "%s", strerror(e));
+			found |= e != ENOENT;
 			continue;
 		}
 		found = 1;
@@ -673,7 +675,7 @@ static const char *
 srcpick(const struct want *w, const struct srcfile *v, size_t n, struct buf *why)
 {
 	struct buf vers = {0};
-	const char *pin = w->debianversion;
+	const char *pin = w->debianversion, *other = NULL;
 	size_t i;
 	int offered = 0;
 
@@ -681,10 +683,17 @@ srcpick(const struct want *w, const struct srcfile *v, size_t n, struct buf *why
 		offered |= pin && !strcmp(v[i].version, pin);
 		if (!strcmp(v[i].sha256, w->sha256) && (!pin || !strcmp(v[i].version, pin)))
 			return v[i].version;
+		if (!strcmp(v[i].sha256, w->sha256))
+			other = v[i].version;
 	}
 	srcversions(v, n, &vers);
 	if (pin && !offered)
-		bufprintf(why, "version %s is not offered; `apt-cache showsrc %s` offers: %s", pin, w->debian, vers.p);
+		bufprintf(why, "version %s is not offered; `apt-cache showsrc %s` offers: %s%s%s%s", pin, w->debian,
+		          vers.p, other ? "; version " : "", other ? other : "",
+		          other ? " has this file: pin that one, or none" : "");
+	else if (pin && other)
+		bufprintf(why, "version %s has no file with sha256 %s, but version %s has: pin that one, or none",
+		          pin, w->sha256, other);
 	else if (pin)
 		bufprintf(why, "version %s has no file with sha256 %s", pin, w->sha256);
 	else

@@ -467,50 +467,51 @@ solvebuild(struct solve *s)
 	return 0;
 }
 
-/* The providers in U of dependency id (only those in R when any is), as
- * node indexes into out; returns how many. */
-static size_t
-providers(struct solve *s, Id id, Queue *out)
+/* The providers in U of dependency id other than node self (only those in
+ * R when any is), as node indexes into out; *byself tells whether self
+ * provides it too. */
+static void
+providers(struct solve *s, Id id, size_t self, Queue *out, int *byself)
 {
 	Pool *pool = s->pool;
 	Id p, pp;
 	int anyr = 0;
 
 	queue_empty(out);
+	*byself = 0;
 	FOR_PROVIDES(p, pp, id) {
 		int pseudo;
 		struct pkg *q = pkgof(s, p, &pseudo);
 
 		if (!q || pseudo || !q->inu || (anyr && !q->inr))
 			continue;
+		if (q->node == self) {
+			*byself = 1;
+			continue;
+		}
 		if (q->inr && !anyr) {
 			anyr = 1;
 			queue_empty(out);
 		}
 		queue_push(out, (Id)q->node);
 	}
-	return (size_t)out->count;
 }
 
-/* Edges of node v for one list of dependencies. A run-time dependency the
- * package satisfies itself adds no edge; a build dependency only it provides
- * is a self-edge (a cycle, reported later). */
+/* Edges of node v for one list of dependencies. A run-time dependency only
+ * the package itself provides needs no edge; such a build dependency is a
+ * self-edge (a cycle, reported later): it cannot be built before itself. */
 static void
 addedges(struct solve *s, size_t v, const struct drefs *l, Queue *q)
 {
 	struct node *nd = &s->nodes[v];
-	int build = l == &nd->p->build;
+	int build = l == &nd->p->build, byself;
 
 	for (size_t i = 0; i < l->n; i++) {
-		size_t n = providers(s, l->v[i].id, q);
-
-		for (size_t k = 0; k < n; k++) {
-			size_t to = (size_t)q->elements[k];
-
-			if (to == v && (!build || n > 1))
-				continue;
-			*ARENAPUSH(&s->a, nd->e, nd->ne) = (struct edge){to, l->v[i].d};
-		}
+		providers(s, l->v[i].id, v, q, &byself);
+		if (build && byself && !q->count)
+			queue_push(q, (Id)v);
+		for (int k = 0; k < q->count; k++)
+			*ARENAPUSH(&s->a, nd->e, nd->ne) = (struct edge){(size_t)q->elements[k], l->v[i].d};
 	}
 }
 
