@@ -309,7 +309,10 @@ ruletext(struct solve *s, Solver *solv, Id rid, struct buf *b)
 
 		if (!l.file)
 			return 0;
-		bufprintf(b, "%s asks to ", s->who);
+		if (s->job.elements[j] == (SOLVER_INSTALL | SOLVER_SOLVABLE_ONE_OF))
+			bufadds(b, "the build needs to ");
+		else
+			bufprintf(b, "%s asks to ", s->who);
 		addtext(b, pool_job2str(s->pool, s->job.elements[j], s->job.elements[j + 1], 0));
 	} else {
 		addtext(b, solver_problemruleinfo2str(solv, type, src, tgt, dep));
@@ -442,13 +445,69 @@ solveruntime(struct solve *s)
 	return runsolve(s, 1) < 0 ? -1 : 0;
 }
 
+/* Nonzero when package p needs dependency id to build and, among the
+ * packages in U, only p itself provides it; others gets the providers
+ * outside U that could. */
+static int
+onlyself(struct solve *s, const struct pkg *p, Id id, Queue *others)
+{
+	Pool *pool = s->pool;
+	Id x, xx;
+	int self = 0;
+
+	queue_empty(others);
+	FOR_PROVIDES(x, xx, id) {
+		int pseudo;
+		struct pkg *q = pkgof(s, x, &pseudo);
+
+		if (!q || pseudo)
+			continue;
+		if (q == p)
+			self = 1;
+		else if (q->inu)
+			return 0;
+		else
+			queue_push(others, x);
+	}
+	return self;
+}
+
+/* A package cannot build itself: for a build dependency that only the
+ * package provides in U, ask for one of its other providers (a compiler
+ * that "provides cc" and builds with any other cc). Returns how many such
+ * requests were added; checked marks the packages already looked at. */
+static long
+notself(struct solve *s, unsigned char *checked)
+{
+	Queue others;
+	long n = 0;
+
+	queue_init(&others);
+	for (size_t i = 0; i < s->npkgs; i++) {
+		struct pkg *p = &s->pkgs[i];
+
+		if (!p->inu || checked[i])
+			continue;
+		checked[i] = 1;
+		for (size_t k = 0; k < p->build.n; k++) {
+			if (!onlyself(s, p, p->build.v[k].id, &others) || !others.count)
+				continue;
+			addjob(s, SOLVER_INSTALL | SOLVER_SOLVABLE_ONE_OF, pool_queuetowhatprovides(s->pool, &others),
+			       &p->build.v[k].d->loc);
+			n++;
+		}
+	}
+	queue_free(&others);
+	return n;
+}
+
 /* Step 2: the build closure U. Each round installs, exactly, what earlier
  * rounds chose (so choices never change) and the build of every package
  * chosen so far; it ends when a round adds nothing. */
 static int
 solvebuild(struct solve *s)
 {
-	unsigned char *jobbed = arenaalloc(&s->a, s->npkgs, 1);
+	unsigned char *jobbed = arenaalloc(&s->a, s->npkgs, 1), *checked = arenaalloc(&s->a, s->npkgs, 1);
 	long added;
 
 	queue_empty(&s->job);
@@ -463,6 +522,7 @@ solvebuild(struct solve *s)
 		}
 		if ((added = runsolve(s, 0)) < 0)
 			return -1;
+		added += notself(s, checked);
 	} while (added > 0);
 	return 0;
 }

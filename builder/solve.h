@@ -18,10 +18,13 @@
  * 2. Build closure U: install every member of R (exactly) and "the build of
  *    P" for every P chosen so far; repeat while new packages appear. Every
  *    package in U is built, so one provider is chosen per name for the whole
- *    plan: a virtual name means the same package in every sysroot.
+ *    plan: a virtual name means the same package in every sysroot. A build
+ *    dependency that only P itself provides in U (tcc "provides cc" and
+ *    build-depends on cc) asks for one of its other providers, if any.
  * 3. Edges: P -> D for each run-time and build dependency of P, resolved to
- *    its providers in U (those in R when any is). A package satisfying its
- *    own run-time dependency adds no edge; needing itself to build does.
+ *    its providers in U other than P (those in R when any is). A run-time
+ *    dependency P provides itself needs no edge; a build dependency only P
+ *    provides is a self-edge: P cannot be built before itself.
  * 4. Cycles: Tarjan's strongly connected components over U; each component
  *    of more than one package, or a package needing itself to build, is an
  *    error naming every member and the dependency line that starts it.
