@@ -75,6 +75,22 @@ def recipe(name, version, desc, deps, bdeps, provides=(), flags=(), host=False):
     return "\n".join(lines) + "\n"
 
 
+CONS = "bcdfghjklmnprstvwxz"
+VOWELS = "aeiou"
+PREFIXES = ["", "", "", "", "lib", "lib", "python3-", "perl-", "golang-", "r-cran-", "node-", "xfonts-"]
+SUFFIXES = ["", "", "", "", "", "-utils", "-tools", "-common", "-data", "2", "3", "-bin", "-doc"]
+
+
+def pkgname(taken):
+    """A new name shaped like a distribution's: prefix, 2-3 syllables, suffix."""
+    while True:
+        word = "".join(random.choice(CONS) + random.choice(VOWELS) for _ in range(random.randint(2, 3)))
+        nm = random.choice(PREFIXES) + word + random.choice(SUFFIXES)
+        if nm not in taken:
+            taken.add(nm)
+            return nm
+
+
 def main():
     top = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
@@ -92,8 +108,9 @@ def main():
     for i in range(NTOOLS):
         names.append("tool%03d" % i)
         layer[names[-1]] = 1 + i % 5
+    taken = set(names)
     while len(names) < n:
-        nm = "p%05d" % len(names)
+        nm = pkgname(taken)
         names.append(nm)
         layer[nm] = max(4, min(LAYERS, int(random.triangular(4, LAYERS, LAYERS / 2))))
     bylayer = [[] for _ in range(LAYERS + 1)]

@@ -5,7 +5,8 @@
 # The baseline is `undistro check` on the same tree (parsing and checking
 # only), so resolve minus check is what libsolv, the build closure, the
 # cycle check and the ordering cost. Prints a markdown block for
-# BENCHMARKS.md. Needs python3 and hyperfine.
+# BENCHMARKS.md. Needs python3 and hyperfine. With INSTR=1 it also counts
+# instructions under valgrind (slow, but independent of the machine's load).
 # usage: sh bench/resolve.sh [N]      (UNDISTRO=binary, BENCHDIR=tree dir)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +25,16 @@ hyperfine -N --warmup 3 --runs 20 --export-json "$dir/result.json" \
 	-n check "$bin -C $dir check" \
 	-n resolve "$bin -C $dir resolve bench" \
 	-n "resolve --json" "$bin -C $dir resolve --json bench" >&2
-python3 - "$dir/result.json" "$n" "$summary" <<'PY'
+instr=
+if [ "${INSTR:-}" = 1 ] && command -v valgrind >/dev/null; then
+	for c in check "resolve bench"; do
+		# shellcheck disable=SC2086 # $c is a command and its operand
+		k=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" -C "$dir" $c 2>&1 >/dev/null |
+			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p')
+		instr="$instr${instr:+,}$k"
+	done
+fi
+python3 - "$dir/result.json" "$n" "$summary" "$instr" <<'PY'
 import json, os, sys
 res = json.load(open(sys.argv[1]))["results"]
 print("```")
@@ -37,5 +47,9 @@ for r in res:
 c, s = res[0], res[1]
 print("resolve - check: %.3f s wall, %.3f s CPU" % (s["mean"] - c["mean"],
       s["user"] + s["system"] - c["user"] - c["system"]))
+if sys.argv[4]:
+    ic, ir = (int(x) for x in sys.argv[4].split(","))
+    print("instructions (valgrind): check %.0fM, resolve %.0fM, resolve - check %.0fM" %
+          (ic / 1e6, ir / 1e6, (ir - ic) / 1e6))
 print("```")
 PY

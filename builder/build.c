@@ -20,6 +20,7 @@
 #include "sha256.h"
 #include "solve.h"
 #include "str.h"
+#include "tree.h"
 #include "unpack.h"
 
 /* Paths inside the sandbox are fixed, so outputs never embed where the work
@@ -96,6 +97,8 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 		const struct planpkg *p = &pl->pkgs[i];
 		struct sha256 h;
 
+		if (recipehash((struct recipe *)p->r) < 0)
+			return -1;
 		sha256init(&h);
 		addkey(&h, "undistro-key", "1");
 		sha256hex(p->r->hash, rh);

@@ -65,7 +65,8 @@ enum toolchain { TOOLCHAIN_STAGE2, TOOLCHAIN_HOST };
 struct recipe {
 	char *path;       /* as given, for messages */
 	char *dir;        /* directory holding the recipe, its patches and fragments */
-	unsigned char hash[32];   /* sha256 of the recipe file's bytes */
+	unsigned char hash[32];   /* recipehash(): the recipe and its directory's files */
+	int hashed, isdirpkg;
 	char *name, *version, *desc, *homepage, *license;
 	char *evr;        /* version-release */
 	long release;

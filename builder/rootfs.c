@@ -565,8 +565,9 @@ elfheader(const struct fs *fs, const struct ent *e, struct elfinfo *ei)
 	return 0;
 }
 
-/* 1 when e has a symbol table or debugging sections (or cannot be read as
- * ELF: strip then decides), 0 when there is nothing to strip. */
+/* 1 when e has debugging sections or, unless it is a relocatable object, a
+ * symbol table (or cannot be read as ELF: strip then decides); 0 when there
+ * is nothing to strip. */
 static int
 elfneedsstrip(const struct fs *fs, const struct ent *e, struct elfinfo *ei)
 {
@@ -598,8 +599,9 @@ elfneedsstrip(const struct fs *fs, const struct ent *e, struct elfinfo *ei)
 		unsigned long long name = elfget(h, 4, ei->big);
 		const char *nm = name < strsize ? (const char *)s + name : "";
 
-		need = elfget(h + 4, 4, ei->big) == 2 /* SHT_SYMTAB */ || !strncmp(nm, ".debug", 6) ||
-		       !strncmp(nm, ".zdebug", 7);
+		/* relocatable objects (kernel modules) need their symbol table */
+		need = (ei->type != 1 && elfget(h + 4, 4, ei->big) == 2 /* SHT_SYMTAB */) ||
+		       !strncmp(nm, ".debug", 6) || !strncmp(nm, ".zdebug", 7);
 	}
 	free(s);
 	free(sh);

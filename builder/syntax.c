@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
 #include "diag.h"
@@ -211,15 +212,54 @@ parseline(struct lexer *l, const char *s, size_t len, size_t i, struct node *nd)
 	return 0;
 }
 
+/* Nodes are collected in malloc'd vectors and copied into the arena once:
+ * growing arrays inside the arena would keep every outgrown copy. */
+struct nodevec {
+	struct node *v;
+	size_t n, cap;
+};
+
+static void
+nodepush(struct nodevec *nv, const struct node *nd)
+{
+	if (nv->n == nv->cap) {
+		nv->cap = nv->cap ? nv->cap * 2 : 16;
+		nv->v = xreallocarray(nv->v, nv->cap, sizeof(*nv->v));
+	}
+	nv->v[nv->n++] = *nd;
+}
+
+static struct node *
+nodecopy(struct arena *a, const struct nodevec *nv)
+{
+	struct node *v = arenaalloc(a, nv->n, sizeof(*v));
+
+	if (nv->n)
+		memcpy(v, nv->v, nv->n * sizeof(*v));
+	return v;
+}
+
+/* Close the open block (the last top-level node): its kids move to the arena. */
+static void
+closeblock(struct arena *a, struct nodevec *top, struct nodevec *kids, int *open)
+{
+	struct node *b = &top->v[top->n - 1];
+
+	b->kids = nodecopy(a, kids);
+	b->nkids = kids->n;
+	kids->n = 0;
+	*open = 0;
+}
+
 int
 syntaxparse(struct arena *a, const char *file, const char *buf, size_t n, struct nodelist *out)
 {
 	struct lexer l = {a, file, buf, n, 0, 0, {0}};
-	int before = nerrors;
-	struct node *block = NULL, nd;
+	struct nodevec top = {0}, kids = {0};
+	int before = nerrors, open = 0, r;
+	struct node nd;
 	const char *s;
 	size_t len, i;
-	int r;
 
 	out->v = NULL;
 	out->n = 0;
@@ -238,27 +278,27 @@ syntaxparse(struct arena *a, const char *file, const char *buf, size_t n, struct
 		if (r == 0)
 			continue;
 		if (r == 3) {
-			if (!block)
+			if (!open)
 				errat(at(&l, i), "'}' without a block to close");
-			block = NULL;
-			continue;
-		}
-		if (r == 2 && block) {
-			errat(at(&l, i), "blocks cannot nest: close block '%s' (line %d) with '}' first", block->key, block->kloc.line);
-			continue;
-		}
-		if (block) {
-			*ARENAPUSH(a, block->kids, block->nkids) = nd;
+			else
+				closeblock(a, &top, &kids, &open);
+		} else if (r == 2 && open) {
+			errat(at(&l, i), "blocks cannot nest: close block '%s' (line %d) with '}' first",
+			      top.v[top.n - 1].key, top.v[top.n - 1].kloc.line);
+		} else if (open) {
+			nodepush(&kids, &nd);
 		} else {
-			struct node *p = ARENAPUSH(a, out->v, out->n);
-
-			*p = nd;
-			if (r == 2)
-				block = p;
+			nodepush(&top, &nd);
+			open = r == 2;
 		}
 	}
-	if (block) {
-		errat(&block->kloc, "block '%s' is never closed: add a line '}'", block->key);
+	if (open) {
+		errat(&top.v[top.n - 1].kloc, "block '%s' is never closed: add a line '}'", top.v[top.n - 1].key);
+		closeblock(a, &top, &kids, &open);
 	}
+	out->v = nodecopy(a, &top);
+	out->n = top.n;
+	free(top.v);
+	free(kids.v);
 	return nerrors - before;
 }

@@ -20,9 +20,12 @@
  *                                 with ready = yes are up, then prints
  *                                 "undistro: role ROLE ready" on /dev/console
  * "Up" is decided by /etc/undistro/wait: network once udhcpc has a lease
- * (/run/undistro/lease), any other service once `sv status` says it has run
- * for at least 1 s. supervise/ directories are symlinks into /run/runit so
- * that a read-only root works.
+ * (/run/undistro/lease), any other service once its command has run for at
+ * least 1 s: the run script writes "PID UPTIME" to /run/undistro/NAME.up
+ * after its `after` wait, just before it execs the command, so a service
+ * still waiting, or dead and being restarted by runsv, is not up.
+ * supervise/ directories are symlinks into /run/runit so that a read-only
+ * root works.
  *
  * Accounts: root (0:0, /root), the role's users (uid from 1000 upwards
  * unless given, each with a group of its own gid unless it names an existing

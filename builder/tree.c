@@ -62,16 +62,21 @@ pathjoin(struct tree *t, const char *a, const char *b)
 
 /* The recipe's hash covers its own bytes and, for a package directory, every
  * other regular file in that directory (patches, fragments), by name. */
-static void
-hashrecipe(struct recipe *r, const char *text, size_t n, int isdirpkg)
+int
+recipehash(struct recipe *r)
 {
 	struct sha256 h;
-	size_t k;
-	char **names;
+	size_t k, n;
+	char **names, *text;
 
+	if (r->hashed)
+		return 0;
+	if (readfile(r->path, &text, &n) < 0)
+		return -1;
 	sha256init(&h);
 	sha256add(&h, text, n);
-	if (isdirpkg && (names = listdir(r->dir, &k))) {
+	free(text);
+	if (r->isdirpkg && (names = listdir(r->dir, &k))) {
 		for (size_t i = 0; i < k; i++) {
 			char *p = xasprintf("%s/%s", r->dir, names[i]), *data;
 			size_t len;
@@ -88,6 +93,8 @@ hashrecipe(struct recipe *r, const char *text, size_t n, int isdirpkg)
 		freelist(names, k);
 	}
 	sha256final(&h, r->hash);
+	r->hashed = 1;
+	return 0;
 }
 
 static void
@@ -102,7 +109,7 @@ loadrecipe(struct tree *t, const char *path, const char *dir, int isdirpkg)
 	/* locations point at the path: it must live as long as the tree */
 	r = recipeparse(&t->arena, arenastrdup(&t->arena, path), dir, text, n);
 	if (r) {
-		hashrecipe(r, text, n, isdirpkg);
+		r->isdirpkg = isdirpkg;
 		*ARENAPUSH(&t->arena, t->recipes, t->nrecipes) = r;
 	}
 	free(text);
@@ -377,18 +384,39 @@ checkrole(struct tree *t, struct role *ro)
 	buffree(&b);
 }
 
-static void
-mergechoice(struct arena *a, struct role *out, const struct pkgchoice *p)
-{
-	struct pkgchoice *q = NULL;
+/* State of one roleflatten: the roles merged so far, and out->pkgs by name
+ * (open addressing, index + 1; cap a power of two above twice the entries)
+ * so merging a role of m packages costs O(m), not O(m^2). */
+struct merge {
+	unsigned char *seen;
+	size_t *slot, mask;
+};
 
-	for (size_t i = 0; i < out->npkgs && !q; i++)
-		if (!strcmp(out->pkgs[i].name, p->name))
-			q = &out->pkgs[i];
-	if (!q) {
+static size_t
+namehash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void
+mergechoice(struct arena *a, struct role *out, const struct pkgchoice *p, struct merge *m)
+{
+	struct pkgchoice *q;
+	size_t h = namehash(p->name) & m->mask;
+
+	while (m->slot[h] && strcmp(out->pkgs[m->slot[h] - 1].name, p->name))
+		h = (h + 1) & m->mask;
+	if (m->slot[h]) {
+		q = &out->pkgs[m->slot[h] - 1];
+	} else {
 		q = ARENAPUSH(a, out->pkgs, out->npkgs);
 		q->name = p->name;
 		q->loc = p->loc;
+		m->slot[h] = out->npkgs;
 	}
 	for (size_t i = 0; i < p->nflags; i++) {
 		struct flagchoice *fc = NULL;
@@ -414,24 +442,24 @@ addstr(struct arena *a, struct strlist *l, const char *s, const struct loc *loc)
 	*ARENAPUSH(a, l->loc, l->n) = *loc;
 }
 
-/* Add ro (after its includes) into out; seen marks roles already merged. */
+/* Add ro (after its includes) into out. */
 static void
-mergerole(struct tree *t, const struct role *ro, struct role *out, unsigned char *seen)
+mergerole(struct tree *t, const struct role *ro, struct role *out, struct merge *m)
 {
 	struct arena *a = &t->arena;
 	size_t me = 0;
 
 	while (me < t->nroles && t->roles[me] != ro)
 		me++;
-	if (me < t->nroles && seen[me])
+	if (me < t->nroles && m->seen[me])
 		return;
 	if (me < t->nroles)
-		seen[me] = 1;
+		m->seen[me] = 1;
 	for (size_t i = 0; i < ro->include.n; i++) {
 		const struct role *inc = treerole(t, ro->include.v[i]);
 
 		if (inc)
-			mergerole(t, inc, out, seen);
+			mergerole(t, inc, out, m);
 	}
 #define TAKE(f) if (ro->f) out->f = ro->f
 	TAKE(desc); TAKE(hostname); TAKE(kernel); TAKE(cmdline);
@@ -446,7 +474,7 @@ mergerole(struct tree *t, const struct role *ro, struct role *out, unsigned char
 	for (size_t i = 0; i < ro->strip.n; i++)
 		addstr(a, &out->strip, ro->strip.v[i], &ro->strip.loc[i]);
 	for (size_t i = 0; i < ro->npkgs; i++)
-		mergechoice(a, out, &ro->pkgs[i]);
+		mergechoice(a, out, &ro->pkgs[i], m);
 	if (ro->overlays.n) {
 		for (size_t i = 0; i < ro->overlays.n; i++)
 			addstr(a, &out->overlays, ro->overlays.v[i], &ro->overlays.loc[i]);
@@ -476,11 +504,20 @@ mergerole(struct tree *t, const struct role *ro, struct role *out, unsigned char
 void
 roleflatten(struct tree *t, const struct role *ro, struct role *out)
 {
-	unsigned char *seen = xcalloc(t->nroles + 1, 1);
+	struct merge m;
+	size_t n = ro->npkgs, cap = 16;
 
+	for (size_t i = 0; i < t->nroles; i++)
+		n += t->roles[i]->npkgs;
+	while (cap < 2 * n)
+		cap *= 2;
+	m.seen = xcalloc(t->nroles + 1, 1);
+	m.slot = xcalloc(cap, sizeof(*m.slot));
+	m.mask = cap - 1;
 	memset(out, 0, sizeof(*out));
-	mergerole(t, ro, out, seen);
-	free(seen);
+	mergerole(t, ro, out, &m);
+	free(m.seen);
+	free(m.slot);
 	out->name = ro->name;
 	out->path = ro->path;
 	out->loc = ro->loc;

@@ -372,7 +372,9 @@ build_base(void **state)
 	assert_non_null(strstr(buf, "/etc/undistro/wait 0 network sshd && echo \"undistro: role test ready\" >/dev/console\n"));
 	memset(buf, 0, sizeof(buf));
 	assert_true(archived("out1", "initramfs.cpio.zst", "etc/service/sshd/run", buf, sizeof(buf) - 1, NULL) > 0);
-	assert_non_null(strstr(buf, "/etc/undistro/wait 60 network || exit 1\nexec /usr/sbin/dropbear -F -E -R -s -p 22\n"));
+	assert_non_null(strstr(buf, "/etc/undistro/wait 60 network || exit 1\n"
+	                         "read -r t _ </proc/uptime\necho \"$$ $t\" >/run/undistro/sshd.up\n"
+	                         "exec /usr/sbin/dropbear -F -E -R -s -p 22\n"));
 	memset(buf, 0, sizeof(buf));
 	assert_true(archived("out1", "rootfs.tar.zst", "etc/passwd", buf, sizeof(buf) - 1, NULL) > 0);
 	assert_string_equal(buf, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
