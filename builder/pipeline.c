@@ -6,7 +6,11 @@
 #include "cmd.h"
 #include "diag.h"
 #include "os.h"
+#include "image.h"
 #include "pipeline.h"
+#include "rootfs.h"
+#include "sbom.h"
+#include "sha256.h"
 #include "str.h"
 
 long long
@@ -99,9 +103,85 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 	return pipelinerootfs(p);
 }
 
+/* The kernel package's bzImage, extracted from the store into a temporary
+ * directory under outdir; *tmpdir receives that directory. */
+static char *
+kernel(struct pipeline *p, char **tmpdir)
+{
+	long k = planfind(&p->plan, p->flat.kernel);
+	char *img;
+
+	*tmpdir = xasprintf("%s/.kernel.XXXXXX", p->outdir);
+	if (k < 0 || !mkdtemp(*tmpdir)) {
+		if (k < 0)
+			errat(&p->flat.kernelloc, "role '%s' has no kernel package '%s' in its plan", p->role->name,
+			      p->flat.kernel);
+		else
+			err("cannot create a directory in %s:", p->outdir);
+		free(*tmpdir);
+		*tmpdir = NULL;
+		return NULL;
+	}
+	if (storeextract(&p->st, p->keys[k], *tmpdir) < 0)
+		return NULL;
+	img = xasprintf("%s/boot/vmlinuz", *tmpdir);
+	if (!exists(img)) {
+		err("package %s installs no boot/vmlinuz: the kernel recipe must", p->flat.kernel);
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+static int
+images(struct pipeline *p)
+{
+	const char **formats = xcalloc(p->flat.image.formats.n + 1, sizeof(*formats));
+	char *tmp = NULL, *vmlinuz = kernel(p, &tmp);
+	char *initrd = xasprintf("%s/initramfs.cpio.zst", p->outdir), ihex[65];
+	char *seed = NULL;
+	size_t nf = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < p->flat.image.formats.n; i++)
+		if (strcmp(p->flat.image.formats.v[i], "raw"))
+			formats[nf++] = p->flat.image.formats.v[i];
+	if (vmlinuz && sha256file(initrd, ihex) == 0) {
+		/* disk and partition ids follow the contents, so equal inputs give
+		 * an equal disk and different roles or contents different ids */
+		seed = xasprintf("%s %s %s", p->role->name, p->keys[planfind(&p->plan, p->flat.kernel)], ihex);
+		struct imagejob job = {vmlinuz, initrd, p->flat.cmdline, p->outdir, p->role->name,
+		                       p->flat.image.sizemb, p->epoch, formats, NULL, seed};
+		if (imagebuild(&job) == 0)
+			rc = sbomrole(p->outdir, p->opts->dir, &p->flat, &p->plan, p->keys, p->epoch);
+	}
+	if (tmp)
+		rmtree(tmp);
+	free(tmp);
+	free(vmlinuz);
+	free(initrd);
+	free(seed);
+	free(formats);
+	return rc;
+}
+
 int
 pipelinerootfs(struct pipeline *p)
 {
-	err("the rootfs stage is not wired yet");
-	return EXIT_SYSTEM;
+	struct rootfspkg *pkgs = xcalloc(p->plan.n + 1, sizeof(*pkgs));
+	size_t n = 0;
+	int rc;
+
+	/* the kernel boots the image; it is not a file inside it */
+	for (size_t i = 0; i < p->plan.n; i++)
+		if (p->plan.pkgs[i].runtime && strcmp(p->plan.pkgs[i].r->name, p->flat.kernel))
+			pkgs[n++] = (struct rootfspkg){p->plan.pkgs[i].r, p->keys[i]};
+	struct rootfsjob job = {&p->tree, &p->flat, &p->st, pkgs, n, p->outdir, p->epoch, "strip", NULL};
+	rc = rootfsbuild(&job);
+	free(pkgs);
+	if (rc < 0)
+		return EXIT_BUILD;
+	if (p->stop == STOP_ROOTFS)
+		return EXIT_OK;
+	return images(p) < 0 ? EXIT_BUILD : EXIT_OK;
 }

@@ -232,14 +232,13 @@ sameent(const struct ent *a, const struct ent *b)
 }
 
 /* Copy n into the table entry o, which keeps its path. */
-static int
+static void
 fsset(struct ent *o, const struct ent *n)
 {
 	char *path = o->path;
 
 	*o = *n;
 	o->path = path;
-	return 0;
 }
 
 /* Put n into the table. Packages must agree with each other; generated
@@ -281,7 +280,8 @@ fsput(struct fs *fs, const struct ent *n)
 	} else if (o->from == FROM_PKG) {
 		warn("%s: %s replaces the file of package %s", n->path, who(n, w1), o->owner);
 	}
-	return fsset(o, n);
+	fsset(o, n);
+	return 0;
 }
 
 /* File contents: one scratch file, appended to. */
@@ -313,7 +313,8 @@ blobadd(struct fs *fs, struct ent *e, struct sha256 *h, const void *p, size_t n)
 			err("cannot write the rootfs scratch file in %s:", fs->tmp);
 			return -1;
 		}
-		c += w, n -= (size_t)w;
+		c += w;
+		n -= (size_t)w;
 		fs->blobsize += (unsigned long long)w;
 		e->size += (unsigned long long)w;
 	}
@@ -639,17 +640,17 @@ stripelf(struct fs *fs, struct ent *e)
 {
 	struct elfinfo ei = {0};
 	const char *prog = fs->job->strip ? fs->job->strip : "strip";
-	char *in, *out, *argv[6];
+	char *in = xasprintf("%s/strip.in", fs->tmp), *out = xasprintf("%s/strip.out", fs->tmp);
+	char *argv[] = {(char *)prog, ei.type == 1 ? "--strip-debug" : "--strip-all", "-o", out, in, NULL};
 	unsigned long long before = e->size;
 	int rc, fd = -1;
 
-	if (!elfneedsstrip(fs, e, &ei))
+	if (!elfneedsstrip(fs, e, &ei)) {
+		free(in);
+		free(out);
 		return 0;
-	in = xasprintf("%s/strip.in", fs->tmp);
-	out = xasprintf("%s/strip.out", fs->tmp);
-	argv[0] = (char *)prog;
+	}
 	argv[1] = ei.type == 1 ? "--strip-debug" : "--strip-all";
-	argv[2] = "-o", argv[3] = out, argv[4] = in, argv[5] = NULL;
 	rc = blobtofile(fs, e, in) < 0 ? -1 : osrun(argv, NULL, NULL, -1);
 	if (rc > 0)
 		warn("%s (package %s): %s failed on it (exit %d); kept unstripped", e->path, e->owner, prog, rc);

@@ -81,7 +81,7 @@ while [ $i -lt 8 ]; do
 	u build --packages r >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(( i % 3 )).$(( (i * 37) % 10 ))"
-	pkill -KILL -x undistro 2>/dev/null || true
+	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	for d in "$t"/store/pkg/*; do
 		[ -d "$d" ] || continue
