@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "diag.h"
+#include "json.h"
 #include "solve.h"
 #include "str.h"
 #include "tree.h"
@@ -35,31 +36,24 @@ cmdplan(const struct opts *o, const char *name, struct tree *t, struct role *fla
 
 /* Print s as a JSON string. */
 static void
-jsonstr(const char *s)
+jsonout(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	struct buf b = {0};
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	jsonstr(&b, s);
+	fputs(b.p, stdout);
+	buffree(&b);
 }
 
 static void
 jsonnames(const char *key, const struct plan *pl, const size_t *v, size_t n)
 {
 	printf(", ");
-	jsonstr(key);
+	jsonout(key);
 	printf(": [");
 	for (size_t i = 0; i < n; i++) {
 		printf(i ? ", " : "");
-		jsonstr(pl->pkgs[v[i]].r->name);
+		jsonout(pl->pkgs[v[i]].r->name);
 	}
 	printf("]");
 }
@@ -68,22 +62,22 @@ static void
 printjson(const struct role *ro, const struct plan *pl)
 {
 	printf("{\"role\": ");
-	jsonstr(ro->name);
+	jsonout(ro->name);
 	printf(", \"waves\": %d, \"packages\": [", pl->nwaves);
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct planpkg *p = &pl->pkgs[i];
 
 		printf("%s\n  {\"name\": ", i ? "," : "");
-		jsonstr(p->r->name);
+		jsonout(p->r->name);
 		printf(", \"version\": ");
-		jsonstr(p->r->version);
+		jsonout(p->r->version);
 		printf(", \"release\": %ld, \"wave\": %d, \"runtime\": %s, \"flags\": {", p->r->release,
 		       p->wave + 1, p->runtime ? "true" : "false");
 		for (size_t f = 0; f < p->r->nflags; f++) {
 			printf(f ? ", " : "");
-			jsonstr(p->r->flags[f].name);
+			jsonout(p->r->flags[f].name);
 			printf(": ");
-			jsonstr(p->flags[f]);
+			jsonout(p->flags[f]);
 		}
 		printf("}");
 		jsonnames("depends", pl, p->rundeps, p->nrundeps);

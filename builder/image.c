@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "diag.h"
 #include "image.h"
+#include "json.h"
 #include "os.h"
 #include "sha256.h"
 #include "str.h"
@@ -552,20 +553,6 @@ convert(struct img *im, int which)
 	return r;
 }
 
-/* JSON string contents; role names are already restricted, but be safe. */
-static void
-jsonstr(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			bufprintf(b, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			bufprintf(b, "\\u%04x", (unsigned char)*s);
-		else
-			bufaddc(b, *s);
-	}
-}
-
 /* Input for `aws ec2 register-image --cli-input-json`, after replacing the
  * SnapshotId placeholder with import-snapshot's result. AMI names allow
  * [A-Za-z0-9()./_ -]: anything else in the role name becomes '-'. */
@@ -582,7 +569,7 @@ registerjson(struct img *im)
 		bufaddc(&b, strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		                   "0123456789()./_", *p) ? *p : '-');
 	bufprintf(&b, "-%lld\",\n  \"Description\": \"undistro role ", im->job->epoch);
-	jsonstr(&b, role);
+	jsonesc(&b, role);   /* role names are restricted, but be safe */
 	bufadds(&b, "\",\n  \"Architecture\": \"x86_64\",\n"
 	        "  \"BootMode\": \"uefi-preferred\",\n"
 	        "  \"EnaSupport\": true,\n"

@@ -641,7 +641,7 @@ stripelf(struct fs *fs, struct ent *e)
 	struct elfinfo ei = {0};
 	const char *prog = fs->job->strip ? fs->job->strip : "strip";
 	char *in = xasprintf("%s/strip.in", fs->tmp), *out = xasprintf("%s/strip.out", fs->tmp);
-	char *argv[] = {(char *)prog, ei.type == 1 ? "--strip-debug" : "--strip-all", "-o", out, in, NULL};
+	char *argv[] = {(char *)prog, "--strip-all", "-o", out, in, NULL};
 	unsigned long long before = e->size;
 	int rc, fd = -1;
 
@@ -650,7 +650,8 @@ stripelf(struct fs *fs, struct ent *e)
 		free(out);
 		return 0;
 	}
-	argv[1] = ei.type == 1 ? "--strip-debug" : "--strip-all";
+	if (ei.type == 1)   /* a relocatable object keeps its symbols */
+		argv[1] = "--strip-debug";
 	rc = blobtofile(fs, e, in) < 0 ? -1 : osrun(argv, NULL, NULL, -1);
 	if (rc > 0)
 		warn("%s (package %s): %s failed on it (exit %d); kept unstripped", e->path, e->owner, prog, rc);
@@ -1316,6 +1317,32 @@ outputs(struct fs *fs)
 	return rc;
 }
 
+/* Remove what a killed run left in outdir: its scratch directory and the
+ * temporary names of outputs (opentemp: NAME.tmp.XXXXXX). */
+static void
+cleanstale(const char *outdir)
+{
+	static const char *const prefixes[] = {
+		".rootfs.", "rootfs.tar.zst.tmp.", "initramfs.cpio.zst.tmp.", "manifest.tmp.", "report.tmp.",
+	};
+	DIR *d = opendir(outdir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+			if (!strncmp(de->d_name, prefixes[i], strlen(prefixes[i]))) {
+				char *p = xasprintf("%s/%s", outdir, de->d_name);
+
+				rmtree(p);
+				free(p);
+				break;
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 static int
 setup(struct fs *fs)
 {
@@ -1323,6 +1350,7 @@ setup(struct fs *fs)
 
 	if (mkdirp(fs->job->outdir, 0755) < 0)
 		return -1;
+	cleanstale(fs->job->outdir);
 	fs->tmp = xasprintf("%s/.rootfs.XXXXXX", fs->job->outdir);
 	if (!mkdtemp(fs->tmp)) {
 		err("cannot create a directory in %s:", fs->job->outdir);

@@ -35,7 +35,8 @@
  *                           stripped ELF files, the 20 largest files kept,
  *                           totals and the archives' sizes
  * Both archives are compressed at once in two threads (zstd at level 19 is
- * most of the stage's time). Paths through a symlink of the table (a/b
+ * most of the stage's time). Scratch files live in outdir/.rootfs.XXXXXX;
+ * what a killed run left there is removed by the next one. Paths through a symlink of the table (a/b
  * where a is a symlink) are errors: the archives would not unpack. */
 #include <stddef.h>
 

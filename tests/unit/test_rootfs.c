@@ -434,9 +434,16 @@ reproducible(void **state)
 	assert_int_equal(rc, 0);
 	for (size_t i = 0; i < 4; i++)
 		samefile(P("out1/%s", files[i]), P("elsewhere/out2/%s", files[i]));
-	/* a rebuild over existing outputs changes nothing either */
+	/* a rebuild over existing outputs changes nothing either, and removes
+	 * what a killed run left */
+	put(P("elsewhere/out2/.rootfs.AbCdEf/blob"), "x", 0600);
+	put(P("elsewhere/out2/initramfs.cpio.zst.tmp.XyZ123"), "x", 0600);
+	put(P("elsewhere/out2/logs/keep"), "x", 0644);
 	capture(rootfsbuild, &fx.job, &rc);
 	assert_int_equal(rc, 0);
+	assert_false(exists(P("elsewhere/out2/.rootfs.AbCdEf")));
+	assert_false(exists(P("elsewhere/out2/initramfs.cpio.zst.tmp.XyZ123")));
+	assert_true(exists(P("elsewhere/out2/logs/keep")));
 	samefile(P("out1/initramfs.cpio.zst"), P("elsewhere/out2/initramfs.cpio.zst"));
 	fixturefree(&fx);
 }

@@ -4,7 +4,8 @@
  * Checks that the output parses as JSON (python3 -m json.tool), that it has
  * the expected packages, relationships, checksums and namespace, that the
  * same inputs give the same bytes and different contents a different
- * namespace, and the JSON escaper (json.h). */
+ * namespace, that tests/sbom/validate.py accepts it, and the JSON escaper
+ * (json.h). $TOP is the repository (default "."). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +122,20 @@ jsonvalid(const char *name)
 	return r == 0;
 }
 
+/* tests/sbom/validate.py (schema, ids, relationships, license list) on
+ * dir/NAME: the validator the end-to-end test runs on a real build. */
+static void
+spdxvalid(const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	char *script = xasprintf("%s/tests/sbom/validate.py", getenv("TOP") ? getenv("TOP") : ".");
+	char *argv[] = {"/usr/bin/python3", script, path, NULL};
+
+	assert_int_equal(osrun(argv, NULL, NULL, -1), 0);
+	free(script);
+	free(path);
+}
+
 static void
 has(const char *doc, const char *needle)
 {
@@ -134,6 +149,7 @@ document(void **state)
 	char *doc = sbom("a.json", IMG, "deadbeef");
 
 	assert_true(jsonvalid("a.json"));
+	spdxvalid("a.json");
 	has(doc, "\"spdxVersion\": \"SPDX-2.3\"");
 	has(doc, "\"dataLicense\": \"CC0-1.0\"");
 	has(doc, "\"SPDXID\": \"SPDXRef-DOCUMENT\"");
@@ -198,6 +214,7 @@ relationships(void **state)
 #undef REL
 	/* no image checksum, no commit: still valid, "unknown" in the namespace */
 	assert_true(jsonvalid("c.json"));
+	spdxvalid("c.json");
 	has(doc, "https://undistro.invalid/spdx/box/unknown/");
 	assert_null(strstr(doc, "\"checksumValue\": \"" IMG));
 	free(doc);
