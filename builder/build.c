@@ -619,28 +619,20 @@ jobinput(struct sched *s, size_t k)
 	fflush(stdout);
 }
 
-/* Start what can start: every ready package, within the job budget; each
- * gets its share of the budget as make -jN. */
+/* Start what can start: every ready package, at most the job budget at
+ * once. Each gets the whole budget as make -jN: a share fixed when it starts
+ * would leave the longest package (the kernel) at -j1 after its neighbours
+ * finish; briefly running up to budget^2 compilers costs less than that. */
 static int
 startready(struct sched *s)
 {
-	size_t nready = 0;
 	int budget = s->cfg->jobs;
 
 	if (s->failed)
 		return 0;
-	for (size_t i = 0; i < s->pl->n; i++)
-		nready += s->st[i] == P_WAIT && ready(s, i);
-	for (size_t i = 0; i < s->pl->n && s->njobs < (size_t)budget; i++) {
-		if (s->st[i] != P_WAIT || !ready(s, i))
-			continue;
-		size_t want = nready + s->njobs < (size_t)budget ? nready + s->njobs : (size_t)budget;
-		int share = budget / (int)(want ? want : 1);
-
-		if (startjob(s, i, share > 0 ? share : 1) < 0)
+	for (size_t i = 0; i < s->pl->n && s->njobs < (size_t)budget; i++)
+		if (s->st[i] == P_WAIT && ready(s, i) && startjob(s, i, budget) < 0)
 			return -1;
-		nready--;
-	}
 	return 0;
 }
 

@@ -35,5 +35,5 @@ struct plan;
  * exit code; the caller frees the tree and the plan whatever it returns. */
 int cmdplan(const struct opts *, const char *role, struct tree *, struct role *flat, struct plan *pl);
 
-extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build, cmd_fetch;
+extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build, cmd_fetch, cmd_run;
 #endif

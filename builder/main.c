@@ -8,7 +8,7 @@
 #include "diag.h"
 
 static const struct cmd *const cmds[] = {
-	&cmd_build, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
+	&cmd_build, &cmd_run, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
 };
 
 enum { NCMDS = sizeof(cmds) / sizeof(cmds[0]) };

@@ -118,6 +118,11 @@ adddevices(struct args *g, const struct runopts *o)
 	 * fall back to network boot */
 	add(g, "-device"), add(g, "virtio-net-pci,netdev=n0,romfile=");
 	add(g, "-device"), add(g, "virtio-rng-pci");
+	if (o->sshkeys) {
+		/* first-boot metadata: /etc/rc installs it (docs/recipes.md, SSH keys) */
+		add(g, "-fw_cfg");
+		addf(g, "name=opt/undistro/authorized_keys,file=%s", qemuesc(g->a, o->sshkeys));
+	}
 	if (o->seriallog) {
 		add(g, "-chardev");
 		addf(g, "file,id=s0,path=%s", qemuesc(g->a, o->seriallog));
@@ -138,6 +143,8 @@ checkfiles(const struct runopts *o)
 
 	if (access(raw, R_OK) < 0)
 		err("run: %s: (build the image first)", raw), r = -1;
+	else if (o->sshkeys && access(o->sshkeys, R_OK) < 0)
+		err("run: ssh key file %s:", o->sshkeys), r = -1;
 	else if (o->uefi && (access(OVMFCODE, R_OK) < 0 || access(OVMFVARS, R_OK) < 0))
 		err("run: UEFI firmware %s or %s is missing: (install ovmf)", OVMFCODE, OVMFVARS), r = -1;
 	free(raw);

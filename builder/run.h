@@ -24,6 +24,8 @@ struct runopts {
 	const char *seriallog;
 	int timeout;               /* with seriallog: stop qemu after this many s; 0: never */
 	const char *accel;         /* "kvm", "tcg", or NULL: kvm when runkvmworks() */
+	const char *sshkeys;       /* authorized_keys handed to the guest through fw_cfg
+	                            * (opt/undistro/authorized_keys), or NULL */
 };
 
 /* Boot the image. Interactive (no seriallog): replaces the process with qemu

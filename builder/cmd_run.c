@@ -1,0 +1,141 @@
+/* undistro run: boot a role's built image in qemu. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alloc.h"
+#include "cmd.h"
+#include "diag.h"
+#include "run.h"
+#include "tree.h"
+
+/* Guest port p is reachable on the host at p when p >= 1024, else 10000+p
+ * (unprivileged users cannot bind low ports). --port overrides. */
+static int
+hostport(int guest)
+{
+	return guest >= 1024 ? guest : 10000 + guest;
+}
+
+static int
+addfwd(struct runfwd *fwd, size_t *n, const char *spec)
+{
+	char *end;
+	long g = strtol(spec, &end, 10), h;
+
+	if (*end != ':' || g < 1 || g > 65535)
+		return -1;
+	h = strtol(end + 1, &end, 10);
+	if (*end || h < 1 || h > 65535)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (fwd[i].guest == g)
+			return fwd[i].host = (int)h, 0;
+	fwd[(*n)++] = (struct runfwd){(int)g, (int)h};
+	return 0;
+}
+
+static int
+roleports(const struct opts *o, const char *name, struct runfwd *fwd, size_t *n)
+{
+	struct tree t;
+	struct role *ro, flat;
+	int rc = 0;
+
+	if (treeload(&t, o->dir) < 0) {
+		treefree(&t);
+		return -1;
+	}
+	if (!(ro = treerole(&t, name))) {
+		const char *near = treenearestrole(&t, name);
+		err("no role '%s'%s%s%s", name, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+		rc = -1;
+	} else {
+		roleflatten(&t, ro, &flat);
+		for (size_t i = 0; i < flat.image.ports.n && *n < 64; i++) {
+			int g = atoi(flat.image.ports.v[i]);
+			fwd[(*n)++] = (struct runfwd){g, hostport(g)};
+		}
+	}
+	treefree(&t);
+	return rc;
+}
+
+static int
+run(int argc, char **argv, const struct opts *o)
+{
+	static const struct option lo[] = {
+		{"help", no_argument, NULL, 'h'}, {"uefi", no_argument, NULL, 'U'},
+		{"out", required_argument, NULL, 'o'}, {"ssh-key", required_argument, NULL, 'k'},
+		{"port", required_argument, NULL, 'p'}, {"serial-log", required_argument, NULL, 'l'},
+		{"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'm'},
+		{"accel", required_argument, NULL, 'a'}, {0, 0, 0, 0},
+	};
+	struct runfwd fwd[128];
+	const char *ports[64];
+	size_t nfwd = 0, nports = 0;
+	struct runopts ro = {0};
+	char *outdir = NULL;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+ho:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'h': cmdhelp(&cmd_run); return EXIT_OK;
+		case 'U': ro.uefi = 1; break;
+		case 'o': ro.outdir = optarg; break;
+		case 'k': ro.sshkeys = optarg; break;
+		case 'p':
+			if (nports == 64)
+				return cmdusage(&cmd_run, "too many --port options");
+			ports[nports++] = optarg;
+			break;
+		case 'l': ro.seriallog = optarg; break;
+		case 't': ro.timeout = atoi(optarg); break;
+		case 'm': ro.memmb = atol(optarg); break;
+		case 'a': ro.accel = optarg; break;
+		default:
+			return cmdusage(&cmd_run, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cmdusage(&cmd_run, "name one role");
+	if (roleports(o, argv[optind], fwd, &nfwd) < 0)
+		return EXIT_INPUT;
+	for (size_t i = 0; i < nports; i++)
+		if (addfwd(fwd, &nfwd, ports[i]) < 0)
+			return cmdusage(&cmd_run, "--port takes GUEST:HOST port numbers, not '%s'", ports[i]);
+	if (!ro.outdir) {
+		const char *env = getenv("UNDISTRO_OUT");
+		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s", argv[optind]);
+	}
+	ro.fwd = fwd;
+	ro.nfwd = nfwd;
+	for (size_t i = 0; i < nfwd && !quiet; i++)
+		fprintf(stderr, "undistro: guest port %d is 127.0.0.1:%d\n", fwd[i].guest, fwd[i].host);
+	rc = runimage(&ro);
+	free(outdir);
+	return rc == 0 ? EXIT_OK : EXIT_SYSTEM;
+}
+
+const struct cmd cmd_run = {
+	"run", run, "[--uefi] [--ssh-key FILE] [--port GUEST:HOST]... [--serial-log FILE [--timeout S]] ROLE",
+	"boot a role's image in qemu",
+	"Boots out/ROLE/disk.raw (see -o) in qemu as an NVMe disk, SeaBIOS by default\n"
+	"or OVMF with --uefi, KVM when a probe shows it works and TCG otherwise. The\n"
+	"serial console is the terminal (Ctrl-A x quits). The role's image ports are\n"
+	"forwarded to 127.0.0.1: port P to P when P >= 1024, else to 10000+P.\n"
+	"The disk is used in snapshot mode: the image never changes.\n"
+	"\n"
+	"  -o, --out DIR       the image directory (default $UNDISTRO_OUT, else out/ROLE)\n"
+	"  --uefi              boot through UEFI (OVMF)\n"
+	"  --ssh-key FILE      hand these authorized_keys to the guest (qemu fw_cfg);\n"
+	"                      root can then log in with the matching key\n"
+	"  --port GUEST:HOST   forward a guest TCP port to a host port (repeatable)\n"
+	"  --serial-log FILE   serial output to FILE, no terminal; qemu exits when\n"
+	"                      the guest powers off\n"
+	"  --timeout S         with --serial-log: stop qemu after S seconds\n"
+	"  --memory MB         guest memory (default 256)\n"
+	"  --accel kvm|tcg     force an accelerator\n",
+};
