@@ -33,7 +33,7 @@ run(int argc, char **argv, const struct opts *o)
 	pp.opts = o;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+ho:vk", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:vk", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h': cmdhelp(&cmd_build); return EXIT_OK;
 		case 'o': pp.out = optarg; break;

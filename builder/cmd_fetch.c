@@ -50,7 +50,7 @@ run(int argc, char **argv, const struct opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hv", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h': cmdhelp(&cmd_fetch); free(mirrors); return EXIT_OK;
 		case 'c': fc.cache = optarg; break;

@@ -80,7 +80,7 @@ run(int argc, char **argv, const struct opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+ho:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h': cmdhelp(&cmd_run); return EXIT_OK;
 		case 'U': ro.uefi = 1; break;

@@ -341,7 +341,10 @@ char *
 sbomcommit(const char *top)
 {
 	const char *env = getenv("UNDISTRO_COMMIT");
-	char *argv[] = {"git", "-C", (char *)top, "rev-parse", "HEAD", NULL};
+	char *abs = realpath(top, NULL), *safe = xasprintf("safe.directory=%s", abs ? abs : top);
+	/* safe.directory: git refuses a work tree another user owns (a build
+	 * run as nobody in a checkout of root's), and this one was chosen */
+	char *argv[] = {"git", "-c", safe, "-C", (char *)top, "rev-parse", "HEAD", NULL};
 	char *git = xasprintf("%s/.git", top), *c = NULL;
 	struct buf out = {0};
 
@@ -353,6 +356,8 @@ sbomcommit(const char *top)
 		c = commitid(out.p, out.n);
 	}
 	free(git);
+	free(safe);
+	free(abs);
 	buffree(&out);
 	return c;
 }

@@ -267,6 +267,28 @@ commit(void **state)
 }
 
 static void
+gitcommit(void **state)
+{
+	char *cmd = xasprintf("cd %s && git init -q g && cd g && git -c user.name=t -c user.email=t@t "
+	                      "commit -q --allow-empty -m x && git rev-parse HEAD >../head", dir);
+	char *g = xasprintf("%s/g", dir), *head = xasprintf("%s/head", dir), *want, *c;
+	size_t n;
+
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(readfile(head, &want, &n), 0);
+	assert_int_equal(n, 41);
+	want[40] = '\0';
+	c = sbomcommit(g);
+	assert_non_null(c);
+	assert_string_equal(c, want);
+	free(c);
+	free(want);
+	free(head);
+	free(g);
+	free(cmd);
+}
+
+static void
 escape(void **state)
 {
 	struct buf b = {0};
@@ -295,6 +317,7 @@ main(void)
 		cmocka_unit_test(reproducible),
 		cmocka_unit_test(badpath),
 		cmocka_unit_test(commit),
+		cmocka_unit_test(gitcommit),
 		cmocka_unit_test(escape),
 	};
 	int r;
