@@ -49,6 +49,16 @@ undistro-asan: $(SRC) builder/*.h
 	for f in $(SRC); do clang $(ASANFLAGS) $(CPPFLAGS) $(PKGCFLAGS) -c -o o-asan/$$(basename $$f .c).o $$f || exit 1; done
 	clang $(ASANFLAGS) -o $@ o-asan/*.o $(PKGLIBS)
 
+# The unit tests again, linked with the sanitizer objects (tests/run.sh runs both).
+UNITASAN = $(UNITS:tests/unit/%.c=o-asan/tests/%)
+
+units-asan: $(UNITASAN)
+
+o-asan/tests/%: tests/unit/%.c undistro-asan
+	@mkdir -p o-asan/tests
+	clang $(ASANFLAGS) $(CPPFLAGS) $(PKGCFLAGS) -Ibuilder -o $@ tests/unit/$*.c \
+		$$(ls o-asan/*.o | grep -v '/main.o$$') $(PKGLIBS) -lcmocka
+
 fuzz: o/fuzz-recipe
 
 o/fuzz-recipe: tests/fuzz/fuzz_recipe.c $(LIBSRC) builder/*.h
@@ -57,7 +67,7 @@ o/fuzz-recipe: tests/fuzz/fuzz_recipe.c $(LIBSRC) builder/*.h
 
 # `make check`: every test, including the sanitizer build (README).
 check: deps
-	$(MAKE) undistro units asan
+	$(MAKE) undistro units asan units-asan
 	sh tests/run.sh
 
 # `make image`: the default role's bootable image (README).
@@ -67,4 +77,4 @@ image: deps undistro
 clean:
 	rm -rf o o-asan undistro undistro-asan
 
-.PHONY: all deps units asan undistro-asan fuzz check image clean
+.PHONY: all deps units units-asan asan undistro-asan fuzz check image clean

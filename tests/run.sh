@@ -9,9 +9,11 @@ export UNDISTRO="$top/undistro" UNDISTRO_ASAN="$top/undistro-asan" TOP="$top"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fail=0
 pass=0
-for t in "$top"/o/tests/test_*; do
+for t in "$top"/o/tests/test_* "$top"/o-asan/tests/test_*; do
 	[ -x "$t" ] || continue
+	case $t in *.log) continue ;; esac
 	name=${t##*/}
+	case $t in */o-asan/*) name=$name-asan ;; esac
 	if "$t" >"$top/o/tests/$name.log" 2>&1; then
 		pass=$((pass + 1)); echo "PASS unit $name"
 	else
