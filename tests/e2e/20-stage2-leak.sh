@@ -21,16 +21,20 @@ if [ ! -f "$tarball" ]; then
 fi
 echo "$sha  $tarball" | sha256sum -c - >/dev/null || fail "$tarball: sha256 is not $sha"
 
-# musl as its recipe builds it: prefix /usr, loader in /lib, DESTDIR = sysroot.
+# musl as its recipe builds it (prefix /usr, loader in /lib, DESTDIR = the
+# sysroot), but shared only: that halves the build, the longest step here.
 sysroot=$tmp/sysroot
 mkdir -p "$tmp/musl" "$sysroot"
 tar -xzf "$tarball" -C "$tmp/musl" --strip-components=1
-(
+if ! (
 	cd "$tmp/musl"
-	./configure --prefix=/usr --syslibdir=/lib --disable-wrapper CFLAGS="-O2 -pipe" >/dev/null
-	make -j"$(nproc)" >/dev/null
-	make DESTDIR="$sysroot" install >/dev/null
-) || fail "musl build"
+	./configure --prefix=/usr --syslibdir=/lib --disable-wrapper --disable-static CFLAGS="-O2 -pipe"
+	make -j"$(nproc)"
+	make DESTDIR="$sysroot" install
+) >"$tmp/musl.log" 2>&1; then
+	tail -20 "$tmp/musl.log"
+	fail "musl build"
+fi
 sh "$top/stage2/mkwrapper" "$sysroot" "$tmp/bin"
 cc=$tmp/bin/x86_64-linux-musl-gcc
 
@@ -74,11 +78,10 @@ if "$tmp/bin/x86_64-linux-musl-pkg-config" --exists zlib; then
 	fail "pkg-config found the host's zlib"
 fi
 
-# A dynamic hello: musl's loader, only libc.so needed, no glibc versions; it
-# runs under the sysroot's libc.so. A static one runs as it is.
+# A hello: musl's loader, only libc.so needed, no glibc versions; it runs
+# under the sysroot's libc.so.
 printf '#include <stdio.h>\nint main(void) { puts("hello from musl"); return 0; }\n' >hello.c
 "$cc" -O2 -o hello hello.c
-"$cc" -O2 -static -o hello-static hello.c
 interp=$(readelf -lW hello | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 [ "$interp" = /lib/ld-musl-x86_64.so.1 ] || fail "interpreter is '$interp'"
 needed=$(readelf -dW hello | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
@@ -86,9 +89,5 @@ needed=$(readelf -dW hello | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' 
 if readelf -VW hello | grep -q GLIBC_; then
 	fail "GLIBC_ symbol versions in hello"
 fi
-if readelf -lW hello-static | grep -q interpreter; then
-	fail "hello-static has an interpreter"
-fi
 [ "$("$sysroot/usr/lib/libc.so" ./hello)" = "hello from musl" ] || fail "hello did not run"
-[ "$(./hello-static)" = "hello from musl" ] || fail "hello-static did not run"
 echo "stage2 leak test: ok"

@@ -16,9 +16,9 @@ set -eu
 validate="/usr/bin/python3 $TOP/tests/sbom/validate.py"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-epoch=${SOURCE_DATE_EPOCH:-$(git -C "$TOP" log -1 --format=%ct)}
+epoch=${SOURCE_DATE_EPOCH:-$(git -c safe.directory="$TOP" -C "$TOP" log -1 --format=%ct)}
 created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
-commit=$(git -C "$TOP" rev-parse HEAD)
+commit=${UNDISTRO_COMMIT:-$(git -c safe.directory="$TOP" -C "$TOP" rev-parse HEAD)}
 
 for role in base web; do
 	needbuild "$role"

@@ -16,7 +16,7 @@ mkdir -p "$tmp/bin"
 printf '#!/bin/sh\necho "aws was run: $*" >&2\nexit 99\n' >"$tmp/bin/aws"
 chmod +x "$tmp/bin/aws"
 hash=$(sha256sum "$out/disk.raw" | cut -d' ' -f1)
-commit=${UNDISTRO_COMMIT:-$(git -C "$TOP" rev-parse HEAD)}
+commit=${UNDISTRO_COMMIT:-$(git -c safe.directory="$TOP" -C "$TOP" rev-parse HEAD)}
 
 PATH=$tmp/bin:$PATH "$TOP/ci/publish-ami" --dry-run --region eu-west-1 --bucket test-bucket --out "$out" base \
 	>"$tmp/calls" 2>"$tmp/err" || { cat "$tmp/calls" "$tmp/err"; fail "publish-ami --dry-run"; }
