@@ -11,6 +11,11 @@ set -eu
 drv="$TOP/o/tests/test_image"
 marker="undistro-e2e: init reached"
 
+# the kernel the pipeline built: from base's disk image (tests/e2e/40-build-base.sh)
+if [ -z "${UNDISTRO_KERNEL:-}" ] && [ -s "$TOP/o/e2e/out/base/disk.raw" ]; then
+	UNDISTRO_KERNEL=$TOP/o/e2e/vmlinuz
+	mcopy -o -i "$TOP/o/e2e/out/base/disk.raw@@1M" ::/vmlinuz "$UNDISTRO_KERNEL"
+fi
 if [ -z "${UNDISTRO_KERNEL:-}" ]; then
 	echo "SKIP: UNDISTRO_KERNEL is not set (the bzImage built from recipes/linux, i.e. its boot/vmlinuz)"
 	exit 0
