@@ -64,8 +64,10 @@ for l in -lz -lgcc_s; do
 done
 
 # Host paths on the command line are refused with a message.
-for arg in -I/usr/include "-I /usr/include/" -isystem/usr/include -I../../../../../../usr/include \
-	-L/usr/lib/x86_64-linux-gnu -Wl,-L/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/libz.so; do
+echo "-I/usr/include" >rsp
+for arg in -I/usr/include "-I /usr/include/" -I=/usr/include -isystem/usr/include \
+	-I../../../../../../usr/include -L/usr/lib/x86_64-linux-gnu -Wl,-O1,-L,/lib/x86_64-linux-gnu \
+	/usr/lib/x86_64-linux-gnu/libz.so @rsp; do
 	# shellcheck disable=SC2086 # "-I /usr/include/" is meant to split
 	if "$cc" $arg -o empty empty.c 2>err; then
 		fail "$arg accepted"
