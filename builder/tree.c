@@ -235,28 +235,41 @@ treerole(const struct tree *t, const char *name)
 	return NULL;
 }
 
-const char *
-treenearestrecipe(const struct tree *t, const char *name)
+/* The name nearest to name among n names got through at(i), or NULL. */
+static const char *
+nearestname(const char *name, size_t n, const char *(*at)(const struct tree *, size_t), const struct tree *t)
 {
 	const char *best = NULL;
 	size_t d, bestd = 3;
 
-	for (size_t i = 0; i < t->nrecipes; i++)
-		if ((d = editdist(name, t->recipes[i]->name, 2)) < bestd)
-			bestd = d, best = t->recipes[i]->name;
+	for (size_t i = 0; i < n; i++)
+		if ((d = editdist(name, at(t, i), 2)) < bestd)
+			bestd = d, best = at(t, i);
 	return best;
+}
+
+static const char *
+recipename(const struct tree *t, size_t i)
+{
+	return t->recipes[i]->name;
+}
+
+static const char *
+rolename(const struct tree *t, size_t i)
+{
+	return t->roles[i]->name;
+}
+
+const char *
+treenearestrecipe(const struct tree *t, const char *name)
+{
+	return nearestname(name, t->nrecipes, recipename, t);
 }
 
 const char *
 treenearestrole(const struct tree *t, const char *name)
 {
-	const char *best = NULL;
-	size_t d, bestd = 3;
-
-	for (size_t i = 0; i < t->nroles; i++)
-		if ((d = editdist(name, t->roles[i]->name, 2)) < bestd)
-			bestd = d, best = t->roles[i]->name;
-	return best;
+	return nearestname(name, t->nroles, rolename, t);
 }
 
 static const char *
