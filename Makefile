@@ -70,6 +70,12 @@ check: deps
 	$(MAKE) undistro units asan units-asan
 	sh tests/run.sh
 
+# `make check-images`: also the tests that build, boot and reproduce the real
+# roles (cold build of stage2, packages and the kernel; see tests/run.sh).
+check-images: deps
+	$(MAKE) undistro units asan units-asan
+	IMAGES=1 sh tests/run.sh
+
 # `make image`: the default role's bootable image (README).
 image: deps undistro
 	sh ci/build-image base
@@ -77,4 +83,4 @@ image: deps undistro
 clean:
 	rm -rf o o-asan undistro undistro-asan
 
-.PHONY: all deps units units-asan asan undistro-asan fuzz check image clean
+.PHONY: all deps check-images units units-asan asan undistro-asan fuzz check image clean

@@ -3,6 +3,8 @@
 # golden resolution cases, then the shell end-to-end tests in tests/e2e/
 # (sorted by name; NN- prefixes give the order). Exit non-zero if any fails.
 # TESTS=pattern limits the shell tests to names matching the pattern.
+# Tests marked "# e2e: images" build and boot the real roles (a cold build of
+# stage2, packages and kernel); they run only with IMAGES=1 (make check-images).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 export UNDISTRO="$top/undistro" UNDISTRO_ASAN="$top/undistro-asan" TOP="$top"
@@ -24,6 +26,10 @@ for t in "$top"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	name=${t##*/}
 	case "$name" in *${TESTS:-}*) ;; *) continue ;; esac
+	if [ -z "${IMAGES:-}" ] && grep -q '^# e2e: images' "$t"; then
+		echo "---- e2e $name: with make check-images"
+		continue
+	fi
 	log="$top/o/tests/${name%.sh}.log"
 	mkdir -p "$top/o/tests"
 	start=$(date +%s)

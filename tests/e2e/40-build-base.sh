@@ -1,4 +1,5 @@
 #!/bin/sh
+# e2e: images (needs the real roles built: make check-images)
 # Build the base and web roles from source, from nothing, as an unprivileged
 # user (nobody when run as root): stage2, packages, rootfs, images. Later
 # tests use these outputs: $TOP/o/e2e/out/{base,web}, store $TOP/o/e2e/store,
