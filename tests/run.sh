@@ -25,6 +25,7 @@ done
 for t in "$top"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	name=${t##*/}
+	[ "$name" != lib.sh ] || continue   # sourced by the tests, not one itself
 	case "$name" in *${TESTS:-}*) ;; *) continue ;; esac
 	if [ -z "${IMAGES:-}" ] && grep -q '^# e2e: images' "$t"; then
 		echo "---- e2e $name: with make check-images"
