@@ -316,7 +316,8 @@ writescripts(const struct buildcfg *cfg, const struct recipe *r, const struct pk
 	const char *bodies[] = {r->build, r->install, cfg->notest ? NULL : r->test};
 	int rc = 0;
 
-	bufadds(&drv, "set -e\n");
+	/* each phase's header carries the seconds since the sandbox started */
+	bufadds(&drv, "set -e\nt0=$(date +%s)\nphase() { echo \"==> $1 (+$(($(date +%s) - t0))s)\"; }\n");
 	if (r->toolchain == TOOLCHAIN_STAGE2)
 		bufadds(&drv, "sh " SB_STAGE2 "/mkwrapper \"$SYSROOT\" " SB_BIN " \"$TARGET\"\n");
 	for (int i = 0; i < 3 && rc == 0; i++) {
@@ -325,12 +326,13 @@ writescripts(const struct buildcfg *cfg, const struct recipe *r, const struct pk
 		char *p = xasprintf("%s/%s.sh", d->scripts, names[i]);
 
 		rc = writeatomic(p, bodies[i], strlen(bodies[i]), 0644);
-		bufprintf(&drv, "echo '==> %s'\ncd \"$SRC\"\nsh -e " SB_SCRIPTS "/%s.sh\n", names[i], names[i]);
+		bufprintf(&drv, "phase %s\ncd \"$SRC\"\nsh -e " SB_SCRIPTS "/%s.sh\n", names[i], names[i]);
 		free(p);
 		/* after install, before the test: what was installed must be clean */
 		if (i == 1 && r->toolchain == TOOLCHAIN_STAGE2)
-			bufadds(&drv, "echo '==> audit'\nsh " SB_STAGE2 "/audit \"$SYSROOT\" \"$DESTDIR\" \"$ARCH\"\n");
+			bufadds(&drv, "phase audit\nsh " SB_STAGE2 "/audit \"$SYSROOT\" \"$DESTDIR\" \"$ARCH\"\n");
 	}
+	bufadds(&drv, "phase end\n");
 	if (rc == 0) {
 		char *p = xasprintf("%s/run.sh", d->scripts);
 
@@ -356,6 +358,15 @@ infotext(const struct planpkg *p, const char *key, const struct plan *pl, char (
 	return b.p;
 }
 
+static double
+since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
 /* Everything for one package, in the forked child; returns its exit code. */
 static int
 buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], size_t i, int jobs)
@@ -365,6 +376,7 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 	struct env e = {0};
 	char *stage2 = xasprintf("%s/stage2", cfg->top), *info;
 	char *argv[] = {"sh", "-e", SB_SCRIPTS "/run.sh", NULL};
+	struct timespec t0;
 	int rc;
 
 	mkdirs(&d, cfg->work, p->r->name);
@@ -372,11 +384,14 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 	    mkdirp(d.sysroot, 0755) < 0 || mkdirp(d.bin, 0755) < 0 || mkdirp(d.scripts, 0755) < 0 ||
 	    mkdirp(d.home, 0755) < 0)
 		return EXIT_SYSTEM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (prepsources(cfg, p->r, &d) < 0 || preppatches(cfg, p->r, &d) < 0)
 		return EXIT_BUILD;
 	for (size_t k = 0; k < p->nsysroot; k++)
 		if (storeextract(cfg->store, keys[p->sysroot[k]], d.sysroot) < 0)
 			return EXIT_SYSTEM;
+	printf("==> sources unpacked, sysroot of %zu package%s ready in %.1fs\n", p->nsysroot,
+	       p->nsysroot == 1 ? "" : "s", since(&t0));
 	if (writescripts(cfg, p->r, &d) < 0)
 		return EXIT_SYSTEM;
 	buildenv(&e, p, jobs);
@@ -394,10 +409,12 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 		return rc < 0 ? EXIT_SYSTEM : EXIT_BUILD;
 	}
 	info = infotext(p, keys[i], pl, keys);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = storeadd(cfg->store, keys[i], d.dest, BUILD_EPOCH, info);
 	free(info);
 	if (rc < 0)
 		return EXIT_SYSTEM;
+	printf("==> stored in %.1fs\n", since(&t0));
 	if (!cfg->keep)
 		rmtree(d.w);
 	return EXIT_OK;
@@ -438,14 +455,6 @@ onsignal(int sig)
 	errno = saved;
 }
 
-static double
-since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
 
 static void
 status(struct sched *s)

@@ -6,15 +6,30 @@
 #include "alloc.h"
 #include "cmd.h"
 #include "diag.h"
+#include "os.h"
 #include "run.h"
 #include "tree.h"
 
 /* Guest port p is reachable on the host at p when p >= 1024, else 10000+p
- * (unprivileged users cannot bind low ports). --port overrides. */
+ * (unprivileged users cannot bind low ports); when that port is taken (say,
+ * by another guest), at a free one. The chosen ports are printed. --port
+ * overrides. */
 static int
 hostport(int guest)
 {
-	return guest >= 1024 ? guest : 10000 + guest;
+	int p = osfreeport(guest >= 1024 ? guest : 10000 + guest);
+
+	return p > 0 ? p : 10000 + guest;
+}
+
+/* A decimal number in [1, max], or -1. */
+static long
+posnum(const char *s, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v >= 1 && v <= max ? v : -1;
 }
 
 static int
@@ -92,8 +107,14 @@ run(int argc, char **argv, const struct opts *o)
 			ports[nports++] = optarg;
 			break;
 		case 'l': ro.seriallog = optarg; break;
-		case 't': ro.timeout = atoi(optarg); break;
-		case 'm': ro.memmb = atol(optarg); break;
+		case 't':
+			if ((ro.timeout = (int)posnum(optarg, 86400)) < 0)
+				return cmdusage(&cmd_run, "--timeout takes seconds (1 to 86400), not '%s'", optarg);
+			break;
+		case 'm':
+			if ((ro.memmb = posnum(optarg, 1 << 20)) < 0)
+				return cmdusage(&cmd_run, "--memory takes megabytes (1 to 1048576), not '%s'", optarg);
+			break;
 		case 'a': ro.accel = optarg; break;
 		default:
 			return cmdusage(&cmd_run, "unknown option '%s'", argv[optind - 1]);
@@ -125,7 +146,8 @@ const struct cmd cmd_run = {
 	"Boots out/ROLE/disk.raw (see -o) in qemu as an NVMe disk, SeaBIOS by default\n"
 	"or OVMF with --uefi, KVM when a probe shows it works and TCG otherwise. The\n"
 	"serial console is the terminal (Ctrl-A x quits). The role's image ports are\n"
-	"forwarded to 127.0.0.1: port P to P when P >= 1024, else to 10000+P.\n"
+	"forwarded to 127.0.0.1: port P to P when P >= 1024, else to 10000+P, or\n"
+	"to a free port when that one is taken; each mapping is printed.\n"
 	"The disk is used in snapshot mode: the image never changes.\n"
 	"\n"
 	"  -o, --out DIR       the image directory (default $UNDISTRO_OUT, else out/ROLE)\n"

@@ -2,12 +2,14 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -320,4 +322,26 @@ osrunsandboxed(const struct bind *b, size_t n, const char *cwd, char *const argv
 	r = osrun(v, env, NULL, outfd);
 	free(v);
 	return r;
+}
+
+int
+osfreeport(int want)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct sockaddr_in a = {0};
+		socklen_t len = sizeof(a);
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+		if (fd < 0)
+			return -1;
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons((unsigned short)(attempt ? 0 : want));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+			port = ntohs(a.sin_port);
+		close(fd);
+		if (port > 0)
+			return port;
+	}
+	return -1;
 }

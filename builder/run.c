@@ -151,17 +151,19 @@ checkfiles(const struct runopts *o)
 	return r;
 }
 
-/* qemu under timeout(1): 124 means the time ran out */
+/* qemu under timeout(1): 124 means the time ran out. --foreground keeps
+ * qemu in our process group, so whoever stops us by group (a test harness,
+ * a CI step's cancel) stops the guest too. */
 static int
 runlogged(struct args *g, int timeout)
 {
-	char secs[16], **v = arenaalloc(g->a, g->n + 5, sizeof(*v));
+	char secs[16], **v = arenaalloc(g->a, g->n + 6, sizeof(*v));
 	size_t k = 0;
 	int st;
 
 	snprintf(secs, sizeof(secs), "%d", timeout);
 	if (timeout > 0)
-		v[k++] = "timeout", v[k++] = "-k", v[k++] = "5", v[k++] = secs;
+		v[k++] = "timeout", v[k++] = "--foreground", v[k++] = "-k", v[k++] = "5", v[k++] = secs;
 	memcpy(v + k, g->v, g->n * sizeof(*v));
 	v[k + g->n] = NULL;
 	st = osrun(v, NULL, NULL, -1);

@@ -1,25 +1,38 @@
 #!/bin/sh
 # e2e: images (needs the real roles built: make check-images)
 # Build the base and web roles from source, from nothing, as an unprivileged
-# user (nobody when run as root): stage2, packages, rootfs, images. Later
-# tests use these outputs: $TOP/o/e2e/out/{base,web}, store $TOP/o/e2e/store,
-# source cache $TOP/o/e2e/cache (tests/e2e/lib.sh).
+# user (nobody when run as root), with the scripts CI runs: ci/build-image
+# (stage2, packages, kernel, rootfs, images) and ci/artifacts (the upload
+# directory with SHA256SUMS). Later tests use these outputs:
+# $TOP/o/e2e/out/{base,web}, store $TOP/o/e2e/store, source cache
+# $TOP/o/e2e/cache (tests/e2e/lib.sh).
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/lib.sh"
 e2einit
+# ci/build-image as nobody, with the e2e cache and store
+cib() {
+	as env UNDISTRO="$UNDISTRO" UNDISTRO_CACHE="$E2E/cache" UNDISTRO_STORE="$E2E/store" \
+		UNDISTRO_WORK="$E2E/work" HOME="$E2E" sh "$TOP/ci/build-image" --out "$E2E/out" "$@"
+}
 for role in base web; do
 	start=$(date +%s)
-	ud build "$role" -o "$E2E/out/$role" >"$E2E/build-$role.log" 2>&1 || {
-		tail -40 "$E2E/build-$role.log"; fail "undistro build $role"; }
+	cib "$role" >"$E2E/build-$role.log" 2>&1 || { tail -40 "$E2E/build-$role.log"; fail "ci/build-image $role"; }
 	echo "build $role: $(($(date +%s) - start)) s"
 	for f in rootfs.tar.zst initramfs.cpio.zst manifest report disk.raw disk.qcow2 disk.vhd disk.vmdk \
 		register-image.json sbom.spdx.json; do
 		[ -s "$E2E/out/$role/$f" ] || fail "out/$role/$f is missing"
 	done
+	# the directory CI uploads: every file listed with a checksum that holds
+	a=$(as env ARTIFACTS="$E2E/artifacts" UNDISTRO_COMMIT=e2e sh "$TOP/ci/artifacts" "$role" x86_64 "$E2E/out/$role")
+	[ "$a" = "$E2E/artifacts/undistro-$role-x86_64-e2e" ] || fail "ci/artifacts printed $a"
+	(cd "$a" && sha256sum -c --quiet SHA256SUMS) || fail "$a/SHA256SUMS does not check"
+	for f in disk.raw disk.qcow2 disk.vhd disk.vmdk manifest sbom.spdx.json register-image.json; do
+		grep -q "  $f\$" "$a/SHA256SUMS" || fail "$f is not in $a/SHA256SUMS"
+	done
 done
 grep '^undistro: built' "$E2E/build-base.log" || true
 # a second build of base rebuilds no package
-ud build base -o "$E2E/out/base" >"$E2E/rebuild.log" 2>&1 || fail "rebuild"
+cib base >"$E2E/rebuild.log" 2>&1 || fail "rebuild"
 if grep -q 'undistro: building' "$E2E/rebuild.log"; then cat "$E2E/rebuild.log"; fail "second build rebuilt packages"; fi
 ls -l "$E2E/out/base"

@@ -14,7 +14,7 @@ needbuild web
 t=$(mktemp -d /tmp/e2e-boot.XXXXXX)
 pids=
 cleanup() {
-	for p in $pids; do kill -TERM -- "-$p" 2>/dev/null || true; done
+	for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done
 	rm -rf "$t"
 }
 trap cleanup EXIT
@@ -35,17 +35,21 @@ boot() {
 	# shellcheck disable=SC2086 # $asuser is empty or a command with arguments
 	setsid env HOME="$E2E" $asuser "$UNDISTRO" -C "$TOP" run -o "$E2E/out/$role" \
 		--serial-log "$log" --timeout 400 "$@" "$role" >"$t/$name.run" 2>&1 &
-	pids="$pids $!"
+	pid=$!
+	pids="$pids $pid"
 	i=0
 	until grep -q "undistro: role $role ready" "$log"; do
 		i=$((i + 1))
 		[ $i -lt 800 ] || { tail -30 "$log"; cat "$t/$name.run"; fail "$name: no ready line after 400 s"; }
+		kill -0 "$pid" 2>/dev/null || { tail -30 "$log"; cat "$t/$name.run"; fail "$name: qemu stopped before the ready line"; }
 		sleep 0.5
 	done
 	echo "$name: ready after $(($(date +%s) - start)) s"
 }
+# stop: end every guest and wait until it is gone (its ports are free again)
 stop() {
-	for p in $pids; do kill -TERM -- "-$p" 2>/dev/null || true; done
+	for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
 	pids=
 }
 
