@@ -65,16 +65,17 @@ o/fuzz-recipe: tests/fuzz/fuzz_recipe.c $(LIBSRC) builder/*.h
 	@mkdir -p o
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKGCFLAGS) -Ibuilder -o $@ tests/fuzz/fuzz_recipe.c $(LIBSRC) $(PKGLIBS)
 
-# `make check`: every test, including the sanitizer build (README).
+# `make check`: every test, including the sanitizer build and the tests that
+# build, boot and reproduce the real roles (README; .ci/run).
 check: deps
 	$(MAKE) undistro units asan units-asan
 	sh tests/run.sh
 
-# `make check-images`: also the tests that build, boot and reproduce the real
-# roles (cold build of stage2, packages and the kernel; see tests/run.sh).
-check-images: deps
+# `make check-quick`: without the tests marked `# e2e: images` (no cold
+# build of stage2, packages and the kernel): for the edit-test loop.
+check-quick: deps
 	$(MAKE) undistro units asan units-asan
-	IMAGES=1 sh tests/run.sh
+	QUICK=1 sh tests/run.sh
 
 # `make image`: the default role's bootable image (README).
 image: deps undistro
@@ -83,4 +84,4 @@ image: deps undistro
 clean:
 	rm -rf o o-asan undistro undistro-asan
 
-.PHONY: all deps check-images units units-asan asan undistro-asan fuzz check image clean
+.PHONY: all deps check-quick units units-asan asan undistro-asan fuzz check image clean

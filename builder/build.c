@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -35,31 +36,83 @@
 #define SB_SCRIPTS "/build/scripts"
 #define SB_HOME "/build/home"
 
-/* The first line a command prints, for the toolchain identity. */
-static void
-firstline(char *const argv[], struct sha256 *h)
+/* The host tools whose identity is part of every store key: the first
+ * line of `TOOL --version`. Spawning them costs most of a no-op run, so the
+ * line is cached in STORE/toolchain, keyed by where PATH finds the tool and
+ * that file's device, inode, size and mtime (an upgrade changes them). */
+static char *
+which(const char *tool)
 {
-	struct buf out = {0};
+	const char *path = getenv("PATH");
 
-	osruncapture(argv, NULL, NULL, &out);
-	if (out.p) {
-		char *nl = strchr(out.p, '\n');
+	for (const char *p = path ? path : "/usr/bin:/bin", *e; *p; p = *e ? e + 1 : e) {
+		e = strchr(p, ':');
+		e = e ? e : p + strlen(p);
+		char *f = xasprintf("%.*s/%s", (int)(e - p), p, tool);
 
-		sha256add(h, out.p, nl ? (size_t)(nl - out.p) : out.n);
+		if (e > p && access(f, X_OK) == 0)
+			return f;
+		free(f);
 	}
+	return NULL;
+}
+
+static void
+toolline(const struct buildcfg *cfg, const char *tool, struct sha256 *h)
+{
+	char *exe = which(tool), *cache = xasprintf("%s/toolchain", cfg->store->dir), *data = NULL, *stamp;
+	char *argv[] = {(char *)tool, "--version", NULL};
+	struct buf out = {0}, all = {0};
+	struct stat st;
+	size_t n = 0;
+
+	if (!exe || stat(exe, &st) < 0)
+		stamp = xasprintf("%s -\t", tool);
+	else
+		stamp = xasprintf("%s %s %ju %ju %jd %jd.%09ld\t", tool, exe, (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		                  (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	if (exists(cache) && readfile(cache, &data, &n) == 0) {
+		for (char *l = data, *nl; l < data + n; l = nl + 1) {
+			if (!(nl = memchr(l, '\n', (size_t)(data + n - l))))
+				break;
+			if (!strncmp(l, stamp, strlen(stamp))) {
+				sha256add(h, l + strlen(stamp), (size_t)(nl - l) - strlen(stamp));
+				goto out;
+			}
+		}
+	}
+	osruncapture(argv, NULL, NULL, &out);
+	char *nl = out.p ? strchr(out.p, '\n') : NULL;
+	size_t len = out.p ? (nl ? (size_t)(nl - out.p) : out.n) : 0;
+	sha256add(h, out.p ? out.p : "", len);
+	/* keep the other tools' lines; a failed write only costs the next run */
+	for (char *l = data, *e; l && l < data + n; l = e + 1) {
+		if (!(e = memchr(l, '\n', (size_t)(data + n - l))))
+			break;
+		if (strncmp(l, tool, strlen(tool)) || l[strlen(tool)] != ' ')
+			bufaddn(&all, l, (size_t)(e - l) + 1);
+	}
+	bufprintf(&all, "%s%.*s\n", stamp, (int)len, out.p ? out.p : "");
+	if (exe)
+		writeatomic(cache, all.p, all.n, 0644);
+out:
 	buffree(&out);
+	buffree(&all);
+	free(data);
+	free(stamp);
+	free(cache);
+	free(exe);
 }
 
 static int
 toolchainid(const struct buildcfg *cfg, char hex[65])
 {
-	char *argcc[] = {"gcc", "--version", NULL}, *argld[] = {"ld", "--version", NULL};
 	static const char *const files[] = {"mkwrapper", "audit"};
 	struct sha256 h;
 
 	sha256init(&h);
-	firstline(argcc, &h);
-	firstline(argld, &h);
+	toolline(cfg, "gcc", &h);
+	toolline(cfg, "ld", &h);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/stage2/%s", cfg->top, files[i]), *data;
 		size_t n;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (builds the real roles; make check-quick skips it)
 # Build the base and web roles from source, from nothing, as an unprivileged
 # user (nobody when run as root), with the scripts CI runs: ci/build-image
 # (stage2, packages, kernel, rootfs, images) and ci/artifacts (the upload

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (needs the real roles built by 40-build-base.sh; make check-quick skips it)
 # The rootfs of the real base role, built unprivileged (as nobody when run as
 # root): nothing under usr/share/{man,doc,info,locale}, no headers, no static
 # or libtool archives; every ELF file stripped, dynamic ones using the musl

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (needs the real roles built by 40-build-base.sh; make check-quick skips it)
 # The image stage end to end, without the rest of the pipeline: a tiny
 # initramfs (busybox-static from Debian, /init prints a marker and powers off)
 # and the kernel from recipes/linux ($UNDISTRO_KERNEL) become an image twice

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (needs the real roles built by 40-build-base.sh; make check-quick skips it)
 # Boot the real images under qemu (TCG unless KVM works) and use them with
 # real clients, as an unprivileged user: base reaches its ready line under
 # SeaBIOS and under OVMF, and OpenSSH logs in with a key this test generates

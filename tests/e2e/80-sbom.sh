@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (needs the real roles built by 40-build-base.sh; make check-quick skips it)
 # The SBOM of the real builds (tests/e2e/40-build-base.sh: $TOP/o/e2e/out/
 # {base,web}/sbom.spdx.json, store $TOP/o/e2e/store):
 #  - tests/sbom/validate.py: SPDX 2.3 schema, unique ids, relationship ends,

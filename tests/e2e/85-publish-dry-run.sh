@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (needs the real roles built by 40-build-base.sh; make check-quick skips it)
 # ci/publish-ami --dry-run for the real base build ($TOP/o/e2e/out/base from
 # tests/e2e/40-build-base.sh): the AWS calls it would make, in order, with
 # the parameters of register-image.json (UEFI-preferred boot, ENA, IMDSv2,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e: images (needs the real roles built: make check-images)
+# e2e: images (needs the real roles built by 40-build-base.sh; make check-quick skips it)
 # The reproducibility gate for base (ci/repro): a second build from scratch
 # (its own tree copy, store, work and output directories, current directory,
 # umask, TZ and LANG, later in time) must give byte-identical artifacts and
