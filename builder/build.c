@@ -153,7 +153,8 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 		if (recipehash((struct recipe *)p->r) < 0)
 			return -1;
 		sha256init(&h);
-		addkey(&h, "undistro-key", "1");
+		/* 2: info records the recipe path relative to the tree */
+		addkey(&h, "undistro-key", "2");
 		sha256hex(p->r->hash, rh);
 		addkey(&h, "recipe", rh);
 		for (size_t f = 0; f < p->r->nflags; f++)
@@ -396,12 +397,28 @@ writescripts(const struct buildcfg *cfg, const struct recipe *r, const struct pk
 	return rc;
 }
 
+/* path below top, relative to it: the info file must not say where the
+ * tree was checked out (two checkouts build identical store entries). */
+static const char *
+relpath(const char *top, const char *path)
+{
+	size_t n = strlen(top);
+
+	while (n > 1 && top[n - 1] == '/')
+		n--;
+	if (strncmp(path, top, n) || path[n] != '/')
+		return path;
+	while (path[n] == '/')
+		n++;
+	return path + n;
+}
+
 static char *
-infotext(const struct planpkg *p, const char *key, const struct plan *pl, char (*keys)[65])
+infotext(const char *top, const struct planpkg *p, const char *key, const struct plan *pl, char (*keys)[65])
 {
 	struct buf b = {0};
 
-	bufprintf(&b, "name %s\nversion %s\nkey %s\nrecipe %s\n", p->r->name, p->r->evr, key, p->r->path);
+	bufprintf(&b, "name %s\nversion %s\nkey %s\nrecipe %s\n", p->r->name, p->r->evr, key, relpath(top, p->r->path));
 	for (size_t i = 0; i < p->r->nflags; i++)
 		bufprintf(&b, "flag %s=%s\n", p->r->flags[i].name, p->flags[i]);
 	for (size_t i = 0; i < p->nsysroot; i++)
@@ -432,6 +449,8 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 	struct timespec t0;
 	int rc;
 
+	/* what a build creates must not depend on the caller's umask */
+	umask(022);
 	mkdirs(&d, cfg->work, p->r->name);
 	if (rmtree(d.w) < 0 || mkdirp(d.src, 0755) < 0 || mkdirp(d.obj, 0755) < 0 || mkdirp(d.dest, 0755) < 0 ||
 	    mkdirp(d.sysroot, 0755) < 0 || mkdirp(d.bin, 0755) < 0 || mkdirp(d.scripts, 0755) < 0 ||
@@ -461,7 +480,7 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 			errat(&p->r->loc, "%s: the recipe's scripts failed (exit status %d)", p->r->name, rc);
 		return rc < 0 ? EXIT_SYSTEM : EXIT_BUILD;
 	}
-	info = infotext(p, keys[i], pl, keys);
+	info = infotext(cfg->top, p, keys[i], pl, keys);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = storeadd(cfg->store, keys[i], d.dest, BUILD_EPOCH, info);
 	free(info);

@@ -50,6 +50,24 @@ u build --packages r >"$t/out2" 2>&1 || fail "no-op build"
 if grep -q 'building' "$t/out2"; then cat "$t/out2"; fail "second run rebuilt something"; fi
 echo "no-op rebuild: nothing built"
 
+# store entries do not depend on where the tree is or on the umask: a copy
+# of the tree elsewhere, built with umask 002 into another store, gives the
+# same entries byte for byte
+cp -r "$t/tree" "$t/tree2"
+own
+# shellcheck disable=SC2086 # $as is empty or a command with arguments
+(umask 002 && env UNDISTRO_CACHE="$t/cache" UNDISTRO_STORE="$t/store2" UNDISTRO_WORK="$t/work2" HOME="$t" \
+	$as "$UNDISTRO" -C "$t/tree2" build --packages r) >"$t/out2b" 2>&1 || { cat "$t/out2b"; fail "build of the copy"; }
+n=0
+for d in "$t"/store/pkg/*; do
+	for f in pkg.tar.zst manifest info; do
+		cmp "$d/$f" "$t/store2/pkg/${d##*/}/$f" || fail "store entry ${d##*/}/$f differs for a moved tree and umask 002"
+	done
+	n=$((n + 1))
+done
+echo "moved tree, umask 002: $n identical store entries"
+rm -rf "$t/tree2" "$t/store2" "$t/work2"
+
 # editing lib rebuilds lib and app, not base or other
 sed -i 's/^desc = .*/desc = edited/' "$t/tree/recipes/lib.recipe"
 u build --packages r >"$t/out3" 2>&1 || { cat "$t/out3"; fail "rebuild"; }
