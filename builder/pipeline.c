@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "alloc.h"
 #include "build.h"
 #include "cmd.h"
@@ -136,6 +137,55 @@ kernel(struct pipeline *p, char **tmpdir)
 	return img;
 }
 
+/* rootfs = erofs: the role's rootfs.tar.zst as a read-only erofs image
+ * (outdir/root.erofs), for its own partition. Device nodes are left out: an
+ * unprivileged user cannot make them, and the kernel mounts devtmpfs on the
+ * real root's /dev (CONFIG_DEVTMPFS_MOUNT). Owners become 0:0
+ * (--all-root), times and the file system UUID are fixed, so equal inputs
+ * give an equal image. Returns the image's path (malloc'd) or NULL. */
+static char *
+erofsimage(struct pipeline *p, const char *seed)
+{
+	char *dir = xasprintf("%s/.erofs.tmp", p->outdir), *root = xasprintf("%s/root", dir);
+	char *tar = xasprintf("%s/rootfs.tar.zst", p->outdir), *img = xasprintf("%s/root.erofs", p->outdir);
+	char *tmp = xasprintf("%s.tmp", img), ts[32], uuid[37];
+	char *untar[] = {"tar", "--zstd", "-x", "-p", "-f", tar, "-C", root, "--exclude=dev/*", "--exclude=./dev/*", NULL};
+	char *mkfs[] = {"mkfs.erofs", "--all-root", ts, "-U", uuid, "-zlz4hc", tmp, root, NULL};
+	struct buf out = {0};
+	int ok;
+
+	snprintf(ts, sizeof(ts), "-T%lld", p->epoch);
+	imageuuid(seed, 16, uuid);
+	ok = rmtree(dir) == 0 && mkdirp(root, 0755) == 0;
+	if (ok && osruncapture(untar, NULL, NULL, &out) != 0) {
+		err("cannot unpack %s for the erofs root: %s", tar, out.p ? out.p : "tar failed");
+		ok = 0;
+	}
+	out.n = 0;
+	if (ok && osruncapture(mkfs, NULL, NULL, &out) != 0) {
+		err("mkfs.erofs failed (is erofs-utils installed? ci/install-deps installs it): %s",
+		    out.p ? out.p : "");
+		ok = 0;
+	}
+	if (ok && rename(tmp, img) < 0) {
+		err("cannot rename %s:", tmp);
+		ok = 0;
+	}
+	if (!ok)
+		unlink(tmp);
+	rmtree(dir);
+	buffree(&out);
+	free(dir);
+	free(root);
+	free(tar);
+	free(tmp);
+	if (!ok) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
 static int
 images(struct pipeline *p)
 {
@@ -155,8 +205,16 @@ images(struct pipeline *p)
 		seed = xasprintf("%s %s %s", p->role->name, p->keys[planfind(&p->plan, p->flat.kernel)], ihex);
 		struct imagejob job = {vmlinuz, initrd, p->flat.cmdline, p->outdir, p->role->name,
 		                       p->flat.image.sizemb, p->epoch, formats, NULL, seed};
-		if (imagebuild(&job) == 0)
+		char *erofs = NULL;
+		int want = p->flat.image.rootfs == ROOTFS_EROFS;
+
+		if (want) {
+			job.initramfs = NULL;
+			job.erofs = erofs = erofsimage(p, seed);
+		}
+		if ((!want || erofs) && imagebuild(&job) == 0)
 			rc = sbomrole(p->outdir, p->opts->dir, &p->flat, &p->plan, p->keys, p->epoch);
+		free(erofs);
 	}
 	if (tmp)
 		rmtree(tmp);
