@@ -78,7 +78,9 @@ static const struct category {
 	[CAT_LOCALE] = {"locale", {"usr/share/locale", "usr/lib/locale", "usr/local/share/locale", "usr/share/i18n"},
 	                {0}},
 	[CAT_HEADERS] = {"headers", {"usr/include", "usr/local/include"}, {".h", ".hh", ".hpp", ".hxx"}},
-	[CAT_STATIC] = {"static", {0}, {".a", ".la"}},
+	/* static and libtool archives, and object files (crt1.o and friends):
+	 * only a linker reads them */
+	[CAT_STATIC] = {"static", {0}, {".a", ".la", ".o"}},
 	[CAT_PKGCONFIG] = {"pkgconfig", {"usr/lib/pkgconfig", "usr/share/pkgconfig", "usr/local/lib/pkgconfig",
 	                                 "lib/pkgconfig"}, {".pc"}},
 	[CAT_CMAKE] = {"cmake", {"usr/lib/cmake", "usr/share/cmake", "usr/local/lib/cmake", "lib/cmake"},

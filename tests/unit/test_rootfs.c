@@ -305,6 +305,7 @@ categories(void **state)
 	assert_int_equal(rootfscategory("usr/lib/gcc/x/include/stddef.h"), CAT_HEADERS);
 	assert_int_equal(rootfscategory("usr/lib/libc.a"), CAT_STATIC);
 	assert_int_equal(rootfscategory("usr/lib/libz.la"), CAT_STATIC);
+	assert_int_equal(rootfscategory("usr/lib/crt1.o"), CAT_STATIC);
 	assert_int_equal(rootfscategory("usr/lib/pkgconfig/zlib.pc"), CAT_PKGCONFIG);
 	assert_int_equal(rootfscategory("usr/share/pkgconfig/x.pc"), CAT_PKGCONFIG);
 	assert_int_equal(rootfscategory("usr/lib/cmake/Z/ZConfig.cmake"), CAT_CMAKE);
