@@ -45,6 +45,10 @@ int osrunsandboxed(const struct bind *, size_t n, const char *cwd, char *const a
                    char *const env[], int outfd);
 /* Nonzero when path exists (lstat). */
 int exists(const char *path);
+/* Append /usr/sbin and /sbin to PATH when missing: the image tools
+ * (sfdisk, mkfs.vfat, mkfs.erofs) live there, and a Debian user's PATH lacks
+ * them. */
+void ospathsbin(void);
 /* A TCP port on 127.0.0.1 that nothing listens on: want itself when it is
  * free, else one the kernel picks; -1 on failure (errno set). */
 int osfreeport(int want);

@@ -47,6 +47,8 @@ dirs(struct pipeline *p)
 {
 	char *d;
 
+	ospathsbin();
+
 	p->fc.cache = p->cache;
 	p->fc.offline = p->offline;
 	if (fetchcfgenv(&p->fc) < 0)

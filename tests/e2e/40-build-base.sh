@@ -10,9 +10,10 @@ set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/lib.sh"
 e2einit
-# ci/build-image as nobody, with the e2e cache and store
+# ci/build-image as nobody with a Debian user's PATH (no /usr/sbin, where
+# sfdisk and mkfs.vfat live), the e2e cache and store
 cib() {
-	as env UNDISTRO="$UNDISTRO" UNDISTRO_CACHE="$E2E/cache" UNDISTRO_STORE="$E2E/store" \
+	as env PATH=/usr/bin:/bin UNDISTRO="$UNDISTRO" UNDISTRO_CACHE="$E2E/cache" UNDISTRO_STORE="$E2E/store" \
 		UNDISTRO_WORK="$E2E/work" HOME="$E2E" sh "$TOP/ci/build-image" --out "$E2E/out" "$@"
 }
 for role in base web; do
