@@ -71,6 +71,8 @@ toolline(const struct buildcfg *cfg, const char *tool, struct sha256 *h)
 	else
 		stamp = xasprintf("%s %s %ju %ju %jd %jd.%09ld\t", tool, exe, (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
 		                  (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	/* one pass: a hit ends it; otherwise all ends up holding the other
+	 * tools' lines, to which this tool's fresh line is added */
 	if (exists(cache) && readfile(cache, &data, &n) == 0) {
 		for (char *l = data, *nl; l < data + n; l = nl + 1) {
 			if (!(nl = memchr(l, '\n', (size_t)(data + n - l))))
@@ -79,19 +81,15 @@ toolline(const struct buildcfg *cfg, const char *tool, struct sha256 *h)
 				sha256add(h, l + strlen(stamp), (size_t)(nl - l) - strlen(stamp));
 				goto out;
 			}
+			if (strncmp(l, tool, strlen(tool)) || l[strlen(tool)] != ' ')
+				bufaddn(&all, l, (size_t)(nl - l) + 1);
 		}
 	}
 	osruncapture(argv, NULL, NULL, &out);
 	char *nl = out.p ? strchr(out.p, '\n') : NULL;
 	size_t len = out.p ? (nl ? (size_t)(nl - out.p) : out.n) : 0;
 	sha256add(h, out.p ? out.p : "", len);
-	/* keep the other tools' lines; a failed write only costs the next run */
-	for (char *l = data, *e; l && l < data + n; l = e + 1) {
-		if (!(e = memchr(l, '\n', (size_t)(data + n - l))))
-			break;
-		if (strncmp(l, tool, strlen(tool)) || l[strlen(tool)] != ' ')
-			bufaddn(&all, l, (size_t)(e - l) + 1);
-	}
+	/* a failed write only costs the next run a spawn */
 	bufprintf(&all, "%s%.*s\n", stamp, (int)len, out.p ? out.p : "");
 	if (exe)
 		writeatomic(cache, all.p, all.n, 0644);

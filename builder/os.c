@@ -349,25 +349,17 @@ osfreeport(int want)
 void
 ospathsbin(void)
 {
-	static const char *const dirs[] = {"/usr/sbin", "/sbin"};
 	const char *path = getenv("PATH");
-	struct buf b = {0};
+	struct buf b = {0}, look = {0};
 
 	bufadds(&b, path && *path ? path : "/usr/bin:/bin");
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		size_t n = strlen(dirs[i]);
-		int found = 0;
-
-		for (const char *p = b.p; p && *p;) {
-			const char *e = strchr(p, ':');
-			size_t len = e ? (size_t)(e - p) : strlen(p);
-
-			found |= len == n && !strncmp(p, dirs[i], n);
-			p = e ? e + 1 : NULL;
-		}
-		if (!found)
-			bufprintf(&b, ":%s", dirs[i]);
-	}
+	/* ":PATH:" holds ":DIR:" exactly when DIR is one of PATH's entries */
+	bufprintf(&look, ":%s:", b.p);
+	if (!strstr(look.p, ":/usr/sbin:"))
+		bufadds(&b, ":/usr/sbin");
+	if (!strstr(look.p, ":/sbin:"))
+		bufadds(&b, ":/sbin");
 	setenv("PATH", b.p, 1);
 	buffree(&b);
+	buffree(&look);
 }
