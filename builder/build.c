@@ -21,6 +21,7 @@
 #include "sha256.h"
 #include "solve.h"
 #include "str.h"
+#include "target.h"
 #include "tree.h"
 #include "unpack.h"
 
@@ -40,27 +41,10 @@
  * line of `TOOL --version`. Spawning them costs most of a no-op run, so the
  * line is cached in STORE/toolchain, keyed by where PATH finds the tool and
  * that file's device, inode, size and mtime (an upgrade changes them). */
-static char *
-which(const char *tool)
-{
-	const char *path = getenv("PATH");
-
-	for (const char *p = path ? path : "/usr/bin:/bin", *e; *p; p = *e ? e + 1 : e) {
-		e = strchr(p, ':');
-		e = e ? e : p + strlen(p);
-		char *f = xasprintf("%.*s/%s", (int)(e - p), p, tool);
-
-		if (e > p && access(f, X_OK) == 0)
-			return f;
-		free(f);
-	}
-	return NULL;
-}
-
 static void
 toolline(const struct buildcfg *cfg, const char *tool, struct sha256 *h)
 {
-	char *exe = which(tool), *cache = xasprintf("%s/toolchain", cfg->store->dir), *data = NULL, *stamp;
+	char *exe = ospathfind(tool), *cache = xasprintf("%s/toolchain", cfg->store->dir), *data = NULL, *stamp;
 	char *argv[] = {(char *)tool, "--version", NULL};
 	struct buf out = {0}, all = {0};
 	struct stat st;
@@ -105,12 +89,18 @@ out:
 static int
 toolchainid(const struct buildcfg *cfg, char hex[65])
 {
-	static const char *const files[] = {"mkwrapper", "audit"};
+	static const char *const files[] = {"mkwrapper", "audit"}, *const tools[] = {"gcc", "gcc", "ld"};
 	struct sha256 h;
 
 	sha256init(&h);
-	toolline(cfg, "gcc", &h);
-	toolline(cfg, "ld", &h);
+	/* the compiler and linker for the target, and the build machine's own
+	 * gcc (HOSTCC: the kernel's and busybox's build-time helpers) */
+	for (size_t i = targetnative(cfg->target) ? 1 : 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		char *t = xasprintf("%s%s", i > 0 ? targetcross(cfg->target) : "", tools[i]);
+
+		toolline(cfg, t, &h);
+		free(t);
+	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/stage2/%s", cfg->top, files[i]), *data;
 		size_t n;
@@ -151,13 +141,14 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 		if (recipehash((struct recipe *)p->r) < 0)
 			return -1;
 		sha256init(&h);
-		/* 2: info records the recipe path relative to the tree */
-		addkey(&h, "undistro-key", "2");
+		/* 2: info records the recipe path relative to the tree; 3: the
+		 * target's build environment (CROSS_COMPILE, TARGET_EXEC...) */
+		addkey(&h, "undistro-key", "3");
 		sha256hex(p->r->hash, rh);
 		addkey(&h, "recipe", rh);
 		for (size_t f = 0; f < p->r->nflags; f++)
 			addkey(&h, p->r->flags[f].name, p->flags[f]);
-		addkey(&h, "target", BUILD_TARGET);
+		addkey(&h, "target", cfg->target->triple);
 		addkey(&h, "toolchain", p->r->toolchain == TOOLCHAIN_HOST ? "host" : "stage2");
 		addkey(&h, "toolchain-id", tc);
 		/* dependencies come earlier in the plan, so their keys are ready */
@@ -288,9 +279,11 @@ setenvv(struct env *e, const char *k, const char *v)
 /* The documented build environment (docs/recipes.md), and nothing of the
  * caller's: no CPATH, LIBRARY_PATH, PKG_CONFIG_PATH can leak in. */
 static void
-buildenv(struct env *e, const struct planpkg *p, int jobs)
+buildenv(struct env *e, const struct target *tg, const struct planpkg *p, int jobs)
 {
 	const struct recipe *r = p->r;
+	const char *cross = targetcross(tg);
+	char *v;
 	int host = r->toolchain == TOOLCHAIN_HOST;
 	struct buf conf = {0}, mk = {0};
 	char num[32], epoch[32];
@@ -308,17 +301,34 @@ buildenv(struct env *e, const struct planpkg *p, int jobs)
 	setenvv(e, "BUILD", SB_OBJ);
 	setenvv(e, "DESTDIR", SB_DEST);
 	setenvv(e, "PREFIX", "/usr");
-	setenvv(e, "TARGET", BUILD_TARGET);
-	setenvv(e, "ARCH", "x86_64");
-	setenvv(e, "KARCH", "x86_64");
+	setenvv(e, "TARGET", tg->triple);
+	setenvv(e, "ARCH", tg->name);
+	setenvv(e, "KARCH", tg->karch);
+	setenvv(e, "CROSS_COMPILE", cross);
+	setenvv(e, "BUILD_TRIPLE", targethost() ? targethost()->gnutriple : "");
+	setenvv(e, "KERNEL_TARGET", tg->kerneltarget);
+	setenvv(e, "KERNEL_IMAGE", tg->kernelimage);
+	snprintf(num, sizeof(num), "%04x", tg->pemachine);
+	setenvv(e, "PE_MACHINE", num);
+	/* target programs in recipe tests: under the user-mode emulator, whose
+	 * -L finds the loader and libraries in the sysroot (docs/recipes.md) */
+	v = targetnative(tg) ? xstrdup("") : xasprintf("%s -L %s", tg->qemuuser, SB_SYSROOT);
+	setenvv(e, "TARGET_EXEC", v);
+	free(v);
 	setenvv(e, "HOSTCC", "gcc");
 	setenvv(e, "CFLAGS", "-O2 -pipe");
 	setenvv(e, "LDFLAGS", "");
 	setenvv(e, "SYSROOT", SB_SYSROOT);
 	setenvv(e, "RECIPE_DIR", SB_RECIPE);
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-		char *v = host ? xstrdup(tools[i][1]) : xasprintf("%s-%s", BUILD_TARGET, tools[i][1]);
-
+		/* host: the build machine's tools for the target (pkg-config is
+		 * never a cross tool); stage2: the wrapper's, named by the triple */
+		if (!host)
+			v = xasprintf("%s-%s", tg->triple, tools[i][1]);
+		else if (!strcmp(tools[i][1], "pkg-config"))
+			v = xstrdup(tools[i][1]);
+		else
+			v = xasprintf("%s%s", cross, tools[i][1]);
 		setenvv(e, tools[i][0], v);
 		free(v);
 	}
@@ -464,7 +474,7 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 	       p->nsysroot == 1 ? "" : "s", since(&t0));
 	if (writescripts(cfg, p->r, &d) < 0)
 		return EXIT_SYSTEM;
-	buildenv(&e, p, jobs);
+	buildenv(&e, cfg->target, p, jobs);
 	const struct bind binds[] = {
 		{d.src, SB_SRC, 1}, {d.obj, SB_OBJ, 1}, {d.dest, SB_DEST, 1}, {d.bin, SB_BIN, 1},
 		{d.home, SB_HOME, 1}, {d.sysroot, SB_SYSROOT, 0}, {p->r->dir, SB_RECIPE, 0},

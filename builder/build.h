@@ -6,7 +6,8 @@
  * output: the recipe's bytes and the other files of its directory (patches,
  * fragments; tree.c's recipe hash), its sources' and patches' hashes (inside
  * the recipe), its flag values, the target, the toolchain (stage2/mkwrapper's
- * bytes and the host compiler's and binutils' version lines) and the keys of
+ * bytes, the version lines of the compiler and binutils for the target and,
+ * when cross-building, of the build machine's own compiler) and the keys of
  * its build and run-time dependencies. A key found in the store is not
  * rebuilt; changing a recipe changes its key and so every dependent's.
  *
@@ -23,14 +24,15 @@
 
 struct plan;
 struct fetchcfg;
+struct target;
 
 /* mtime of every store entry, and SOURCE_DATE_EPOCH of builds: 2000-01-01. */
 #define BUILD_EPOCH 946684800LL
-#define BUILD_TARGET "x86_64-linux-musl"
 
 struct buildcfg {
 	const struct store *store;
 	const struct fetchcfg *fetch;
+	const struct target *target;  /* what the packages are built for */
 	const char *top;        /* the recipe tree (stage2/ lives there) */
 	const char *work;       /* per-package work directories */
 	const char *logs;       /* per-package logs */

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
+#include <sys/utsname.h>
 #include "diag.h"
+#include "target.h"
 
 void
 cmdhelp(const struct cmd *c)
@@ -27,7 +29,23 @@ cmdusage(const struct cmd *c, const char *fmt, ...)
 }
 
 int
-cmdopts(const struct cmd *c, int argc, char **argv, const char *allowed, int *json, int *first)
+cmdtarget(const struct cmd *c, const char *name, const struct target **t)
+{
+	struct utsname u;
+
+	if (name) {
+		if (!(*t = targetfind(name)))
+			return cmdusage(c, "unknown architecture '%s' for --arch (known: %s)", name, targetnames());
+		return 0;
+	}
+	if (!(*t = targethost()))
+		return cmdusage(c, "this machine's architecture (%s) is no target: name one with --arch (known: %s)",
+		                uname(&u) == 0 ? u.machine : "unknown", targetnames());
+	return 0;
+}
+
+int
+cmdopts(const struct cmd *c, int argc, char **argv, const char *allowed, int *json, const char **arch, int *first)
 {
 	int i;
 
@@ -46,6 +64,14 @@ cmdopts(const struct cmd *c, int argc, char **argv, const char *allowed, int *js
 		}
 		if (!strcmp(a, "--json") && strstr(allowed, "json") && json) {
 			*json = 1;
+			continue;
+		}
+		if (!strncmp(a, "--arch", 6) && (!a[6] || a[6] == '=') && strstr(allowed, "arch") && arch) {
+			if (!a[6] && i + 1 == argc) {
+				cmdusage(c, "option --arch needs a value (known: %s)", targetnames());
+				return -1;
+			}
+			*arch = a[6] ? a + 7 : argv[++i];
 			continue;
 		}
 		cmdusage(c, "unknown option '%s'", a);

@@ -22,18 +22,26 @@ void cmdhelp(const struct cmd *);
 /* Report a usage error for cmd and return EXIT_USAGE. */
 int cmdusage(const struct cmd *, const char *fmt, ...);
 /* Parse the common subcommand options: --help (prints help, returns 1),
- * and the flags named in allowed ("json" for --json, ...). Sets *json when
- * --json is given. Returns 0 to go on, 1 when help was printed, -1 on a usage
- * error (reported). On 0, argv[*first..argc) are the operands. */
-int cmdopts(const struct cmd *, int argc, char **argv, const char *allowed, int *json, int *first);
+ * and the options named in allowed ("json" for --json, "arch" for --arch
+ * NAME). Sets *json when --json is given, *arch to --arch's value. Returns 0
+ * to go on, 1 when help was printed, -1 on a usage error (reported). On 0,
+ * argv[*first..argc) are the operands. */
+int cmdopts(const struct cmd *, int argc, char **argv, const char *allowed, int *json, const char **arch,
+            int *first);
+struct target;
+/* The target called name (--arch's value), or the build machine's when name
+ * is NULL, into *t. Returns 0, or EXIT_USAGE after listing the known ones. */
+int cmdtarget(const struct cmd *, const char *name, const struct target **t);
 
 struct tree;
 struct role;
 struct plan;
 /* Load the tree of -C, find the role by name (reporting the nearest one when
- * there is none), flatten it into *flat and resolve it into *pl. Returns an
- * exit code; the caller frees the tree and the plan whatever it returns. */
-int cmdplan(const struct opts *, const char *role, struct tree *, struct role *flat, struct plan *pl);
+ * there is none), flatten it into *flat, check it supports the target and
+ * resolve it for the target into *pl. Returns an exit code; the caller frees
+ * the tree and the plan whatever it returns. */
+int cmdplan(const struct opts *, const char *role, const struct target *, struct tree *, struct role *flat,
+            struct plan *pl);
 
 extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build, cmd_fetch, cmd_run;
 #endif

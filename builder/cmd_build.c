@@ -8,6 +8,7 @@
 #include "build.h"
 #include "cmd.h"
 #include "diag.h"
+#include "target.h"
 #include "fetch.h"
 #include "os.h"
 #include "solve.h"
@@ -25,9 +26,11 @@ run(int argc, char **argv, const struct opts *o)
 		{"offline", no_argument, NULL, 'O'}, {"keep", no_argument, NULL, 'k'},
 		{"no-test", no_argument, NULL, 'T'}, {"verbose", no_argument, NULL, 'v'},
 		{"packages", no_argument, NULL, 'p'}, {"no-image", no_argument, NULL, 'I'},
+		{"arch", required_argument, NULL, 'a'},
 		{0, 0, 0, 0},
 	};
 	struct pipeline pp = {0};
+	const char *arch = NULL;
 	int c;
 
 	pp.opts = o;
@@ -45,25 +48,31 @@ run(int argc, char **argv, const struct opts *o)
 		case 'v': pp.verbose = 1; break;
 		case 'p': pp.stop = STOP_PACKAGES; break;
 		case 'I': pp.stop = pp.stop ? pp.stop : STOP_ROOTFS; break;
+		case 'a': arch = optarg; break;
 		default:
 			return cmdusage(&cmd_build, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind == argc)
 		return cmdusage(&cmd_build, "name a role, or packages");
+	if ((c = cmdtarget(&cmd_build, arch, &pp.target)) != 0)
+		return c;
 	return pipelinerun(&pp, argv + optind, (size_t)(argc - optind));
 }
 
 const struct cmd cmd_build = {
-	"build", run, "[-o DIR] [--packages] [--no-image] [--offline] [-v] ROLE | PACKAGE...",
+	"build", run, "[--arch ARCH] [-o DIR] [--packages] [--no-image] [--offline] [-v] ROLE | PACKAGE...",
 	"build a role's packages, rootfs and bootable images",
 	"With a role: resolves it, builds every package it needs that is not in the\n"
 	"store yet (sources fetched and verified, built in a sandbox from the stage2\n"
 	"toolchain), assembles its rootfs and writes out/ROLE/: rootfs.tar.zst,\n"
 	"initramfs.cpio.zst, manifest, report, disk.raw and the derived images.\n"
+	"Everything is built for one target: --arch, default this machine's.\n"
 	"With package names: builds those packages (and what they need) into the store.\n"
 	"\n"
-	"  -o, --out DIR   output directory (default $UNDISTRO_OUT, else out/ROLE)\n"
+	"  --arch ARCH     the target architecture (default: this machine's;\n"
+	"                  `undistro --help` lists them)\n"
+	"  -o, --out DIR   output directory (default $UNDISTRO_OUT, else out/ARCH/ROLE)\n"
 	"  --store DIR     package store (default $UNDISTRO_STORE, else CACHE/store)\n"
 	"  --cache DIR     source cache (default $UNDISTRO_CACHE, else\n"
 	"                  $XDG_CACHE_HOME/undistro)\n"
@@ -74,6 +83,6 @@ const struct cmd cmd_build = {
 	"  -k, --keep      keep the work directories of successful builds\n"
 	"  -v, --verbose   show the build output, each line prefixed by its package\n"
 	"\n"
-	"Logs: out/ROLE/logs/PACKAGE.log (CACHE/logs for package builds).\n"
+	"Logs: OUT/logs/PACKAGE.log (CACHE/logs/ARCH for package builds).\n"
 	"Exit status: 0 built, 1 bad input, 3 a build or test failed, 4 system failure.\n",
 };

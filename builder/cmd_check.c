@@ -10,7 +10,7 @@ run(int argc, char **argv, const struct opts *o)
 	struct tree t;
 	int first, r;
 
-	if ((r = cmdopts(&cmd_check, argc, argv, "", NULL, &first)) != 0)
+	if ((r = cmdopts(&cmd_check, argc, argv, "", NULL, NULL, &first)) != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (first != argc)
 		return cmdusage(&cmd_check, "check takes no operands");

@@ -7,10 +7,11 @@
 #include "diag.h"
 #include "fetch.h"
 #include "solve.h"
+#include "target.h"
 #include "tree.h"
 
 static int
-fetchplan(struct fetchcfg *fc, struct tree *t, char **names, size_t n)
+fetchplan(struct fetchcfg *fc, struct tree *t, const struct target *tg, char **names, size_t n)
 {
 	const struct role *ro = n == 1 ? treerole(t, names[0]) : NULL;
 	const struct recipe **rs;
@@ -20,9 +21,9 @@ fetchplan(struct fetchcfg *fc, struct tree *t, char **names, size_t n)
 
 	if (ro) {
 		roleflatten(t, ro, &flat);
-		r = solverole(t, &flat, &pl);
+		r = rolesupports(&flat, tg) ? solverole(t, &flat, tg, &pl) : -1;
 	} else {
-		r = solvepackages(t, names, n, &pl);
+		r = solvepackages(t, names, n, tg, &pl);
 	}
 	if (r < 0)
 		return EXIT_INPUT;
@@ -41,11 +42,13 @@ run(int argc, char **argv, const struct opts *o)
 	static const struct option lo[] = {
 		{"help", no_argument, NULL, 'h'}, {"cache", required_argument, NULL, 'c'},
 		{"mirror", required_argument, NULL, 'm'}, {"offline", no_argument, NULL, 'O'},
-		{"verbose", no_argument, NULL, 'v'}, {0, 0, 0, 0},
+		{"verbose", no_argument, NULL, 'v'}, {"arch", required_argument, NULL, 'a'}, {0, 0, 0, 0},
 	};
 	struct fetchcfg fc = {0};
 	const char **mirrors = xcalloc((size_t)argc + 1, sizeof(*mirrors));
 	struct tree t;
+	const struct target *tg;
+	const char *arch = NULL;
 	int c, rc;
 
 	optind = 1;
@@ -57,6 +60,7 @@ run(int argc, char **argv, const struct opts *o)
 		case 'm': mirrors[fc.nmirrors++] = optarg; break;
 		case 'O': fc.offline = 1; break;
 		case 'v': fc.verbose = 1; break;
+		case 'a': arch = optarg; break;
 		default:
 			free(mirrors);
 			return cmdusage(&cmd_fetch, "unknown option '%s'", argv[optind - 1]);
@@ -67,12 +71,16 @@ run(int argc, char **argv, const struct opts *o)
 		free(mirrors);
 		return cmdusage(&cmd_fetch, "name a role, or packages");
 	}
+	if ((rc = cmdtarget(&cmd_fetch, arch, &tg)) != 0) {
+		free(mirrors);
+		return rc;
+	}
 	if (treeload(&t, o->dir) < 0) {
 		rc = EXIT_INPUT;
 	} else if (fetchcfgenv(&fc) < 0) {
 		rc = EXIT_SYSTEM;
 	} else {
-		rc = fetchplan(&fc, &t, argv + optind, (size_t)(argc - optind));
+		rc = fetchplan(&fc, &t, tg, argv + optind, (size_t)(argc - optind));
 	}
 	treefree(&t);
 	free(mirrors);
@@ -80,13 +88,14 @@ run(int argc, char **argv, const struct opts *o)
 }
 
 const struct cmd cmd_fetch = {
-	"fetch", run, "[--offline] [--cache DIR] [--mirror M]... ROLE | PACKAGE...",
+	"fetch", run, "[--arch ARCH] [--offline] [--cache DIR] [--mirror M]... ROLE | PACKAGE...",
 	"fetch and verify every source a role or packages need",
 	"Brings the sources of the role's packages (or the named packages), with\n"
 	"everything needed to build them, into the source cache, each verified\n"
 	"against the sha256 its recipe pins. Backends, in order: the cache, the\n"
 	"mirrors, the recipe's upstream URLs, Debian's source archive.\n"
 	"\n"
+	"  --arch ARCH   the target whose plan is fetched (default: this machine's)\n"
 	"  --cache DIR   the cache (default $UNDISTRO_CACHE, else\n"
 	"                $XDG_CACHE_HOME/undistro, else ~/.cache/undistro)\n"
 	"  --mirror M    a directory or http(s) URL prefix holding source files,\n"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include "cmd.h"
 #include "diag.h"
+#include "target.h"
 #include "solve.h"
 #include "tree.h"
 
@@ -61,13 +62,17 @@ run(int argc, char **argv, const struct opts *o)
 	struct tree t;
 	struct role flat;
 	struct plan pl;
+	const struct target *tg;
+	const char *arch = NULL;
 	int first, r;
 
-	if ((r = cmdopts(&cmd_graph, argc, argv, "", NULL, &first)) != 0)
+	if ((r = cmdopts(&cmd_graph, argc, argv, "arch", NULL, &arch, &first)) != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (argc - first != 1)
 		return cmdusage(&cmd_graph, "graph takes one role");
-	if ((r = cmdplan(o, argv[first], &t, &flat, &pl)) == EXIT_OK) {
+	if ((r = cmdtarget(&cmd_graph, arch, &tg)) != 0)
+		return r;
+	if ((r = cmdplan(o, argv[first], tg, &t, &flat, &pl)) == EXIT_OK) {
 		printdot(&flat, &pl);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			err("cannot write the graph:");
@@ -80,7 +85,7 @@ run(int argc, char **argv, const struct opts *o)
 }
 
 const struct cmd cmd_graph = {
-	"graph", run, "ROLE",
+	"graph", run, "[--arch ARCH] ROLE",
 	"print a role's dependency graph in Graphviz DOT",
 	"Resolves the role like `undistro resolve` and prints its packages and\n"
 	"dependencies as a DOT digraph: an edge A -> B means A needs B built first;\n"

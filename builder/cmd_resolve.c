@@ -3,13 +3,15 @@
 #include <string.h>
 #include "cmd.h"
 #include "diag.h"
+#include "target.h"
 #include "json.h"
 #include "solve.h"
 #include "str.h"
 #include "tree.h"
 
 int
-cmdplan(const struct opts *o, const char *name, struct tree *t, struct role *flat, struct plan *pl)
+cmdplan(const struct opts *o, const char *name, const struct target *tg, struct tree *t, struct role *flat,
+        struct plan *pl)
 {
 	const struct role *ro;
 	const char *near;
@@ -31,7 +33,9 @@ cmdplan(const struct opts *o, const char *name, struct tree *t, struct role *fla
 		return EXIT_INPUT;
 	}
 	roleflatten(t, ro, flat);
-	return solverole(t, flat, pl) < 0 ? EXIT_INPUT : EXIT_OK;
+	if (!rolesupports(flat, tg))
+		return EXIT_INPUT;
+	return solverole(t, flat, tg, pl) < 0 ? EXIT_INPUT : EXIT_OK;
 }
 
 /* Print s as a JSON string. */
@@ -122,13 +126,17 @@ run(int argc, char **argv, const struct opts *o)
 	struct tree t;
 	struct role flat;
 	struct plan pl;
+	const struct target *tg;
+	const char *arch = NULL;
 	int first, json = 0, r;
 
-	if ((r = cmdopts(&cmd_resolve, argc, argv, "json", &json, &first)) != 0)
+	if ((r = cmdopts(&cmd_resolve, argc, argv, "json arch", &json, &arch, &first)) != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
 	if (argc - first != 1)
 		return cmdusage(&cmd_resolve, "resolve takes one role");
-	if ((r = cmdplan(o, argv[first], &t, &flat, &pl)) == EXIT_OK) {
+	if ((r = cmdtarget(&cmd_resolve, arch, &tg)) != 0)
+		return r;
+	if ((r = cmdplan(o, argv[first], tg, &t, &flat, &pl)) == EXIT_OK) {
 		if (json)
 			printjson(&flat, &pl);
 		else
@@ -144,7 +152,7 @@ run(int argc, char **argv, const struct opts *o)
 }
 
 const struct cmd cmd_resolve = {
-	"resolve", run, "[--json] ROLE",
+	"resolve", run, "[--json] [--arch ARCH] ROLE",
 	"show the packages a role needs, in build order",
 	"Resolves the role's packages and its kernel with libsolv, then everything\n"
 	"needed to build them, and prints one line per package in build order:\n"
@@ -155,6 +163,7 @@ const struct cmd cmd_resolve = {
 	"           build sysroots)\n"
 	"  flags    every flag's value for this role (NAME=VALUE)\n"
 	"\n"
+	"  --arch ARCH  resolve for this target (default: this machine's)\n"
 	"  --json   print {role, waves, packages: [{name, version, release, wave,\n"
 	"           runtime, flags, depends, build_depends, sysroot}]} instead\n"
 	"\n"

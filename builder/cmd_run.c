@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "cmd.h"
 #include "diag.h"
+#include "target.h"
 #include "os.h"
 #include "run.h"
 #include "tree.h"
@@ -51,7 +52,7 @@ addfwd(struct runfwd *fwd, size_t *n, const char *spec)
 }
 
 static int
-roleports(const struct opts *o, const char *name, struct runfwd *fwd, size_t *n)
+roleports(const struct opts *o, const char *name, const struct target *tg, struct runfwd *fwd, size_t *n)
 {
 	struct tree t;
 	struct role *ro, flat;
@@ -67,7 +68,9 @@ roleports(const struct opts *o, const char *name, struct runfwd *fwd, size_t *n)
 		rc = -1;
 	} else {
 		roleflatten(&t, ro, &flat);
-		for (size_t i = 0; i < flat.image.ports.n && *n < 64; i++) {
+		if (!rolesupports(&flat, tg))
+			rc = -1;
+		for (size_t i = 0; rc == 0 && i < flat.image.ports.n && *n < 64; i++) {
 			int g = atoi(flat.image.ports.v[i]);
 			fwd[(*n)++] = (struct runfwd){g, hostport(g)};
 		}
@@ -84,13 +87,14 @@ run(int argc, char **argv, const struct opts *o)
 		{"out", required_argument, NULL, 'o'}, {"ssh-key", required_argument, NULL, 'k'},
 		{"port", required_argument, NULL, 'p'}, {"serial-log", required_argument, NULL, 'l'},
 		{"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'm'},
-		{"accel", required_argument, NULL, 'a'}, {0, 0, 0, 0},
+		{"accel", required_argument, NULL, 'a'}, {"arch", required_argument, NULL, 'A'}, {0, 0, 0, 0},
 	};
 	struct runfwd fwd[128];
 	const char *ports[64];
 	size_t nfwd = 0, nports = 0;
 	struct runopts ro = {0};
 	char *outdir = NULL;
+	const char *arch = NULL;
 	int c, rc;
 
 	optind = 1;
@@ -116,20 +120,23 @@ run(int argc, char **argv, const struct opts *o)
 				return cmdusage(&cmd_run, "--memory takes megabytes (1 to 1048576), not '%s'", optarg);
 			break;
 		case 'a': ro.accel = optarg; break;
+		case 'A': arch = optarg; break;
 		default:
 			return cmdusage(&cmd_run, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind + 1 != argc)
 		return cmdusage(&cmd_run, "name one role");
-	if (roleports(o, argv[optind], fwd, &nfwd) < 0)
+	if ((rc = cmdtarget(&cmd_run, arch, &ro.target)) != 0)
+		return rc;
+	if (roleports(o, argv[optind], ro.target, fwd, &nfwd) < 0)
 		return EXIT_INPUT;
 	for (size_t i = 0; i < nports; i++)
 		if (addfwd(fwd, &nfwd, ports[i]) < 0)
 			return cmdusage(&cmd_run, "--port takes GUEST:HOST port numbers, not '%s'", ports[i]);
 	if (!ro.outdir) {
 		const char *env = getenv("UNDISTRO_OUT");
-		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s", argv[optind]);
+		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s/%s", ro.target->name, argv[optind]);
 	}
 	ro.fwd = fwd;
 	ro.nfwd = nfwd;
@@ -141,16 +148,20 @@ run(int argc, char **argv, const struct opts *o)
 }
 
 const struct cmd cmd_run = {
-	"run", run, "[--uefi] [--ssh-key FILE] [--port GUEST:HOST]... [--serial-log FILE [--timeout S]] ROLE",
+	"run", run, "[--arch ARCH] [--uefi] [--ssh-key FILE] [--port GUEST:HOST]... [--serial-log FILE [--timeout S]] ROLE",
 	"boot a role's image in qemu",
-	"Boots out/ROLE/disk.raw (see -o) in qemu as an NVMe disk, SeaBIOS by default\n"
-	"or OVMF with --uefi, KVM when a probe shows it works and TCG otherwise. The\n"
+	"Boots out/ARCH/ROLE/disk.raw (see -o) in the target's qemu as an NVMe disk:\n"
+	"through SeaBIOS by default or UEFI with --uefi where the target boots both\n"
+	"ways, through UEFI alone where it has no BIOS boot (README: targets). KVM\n"
+	"when a probe shows it works for a native target, TCG otherwise. The\n"
 	"serial console is the terminal (Ctrl-A x quits). The role's image ports are\n"
 	"forwarded to 127.0.0.1: port P to P when P >= 1024, else to 10000+P, or\n"
 	"to a free port when that one is taken; each mapping is printed.\n"
 	"The disk is used in snapshot mode: the image never changes.\n"
 	"\n"
-	"  -o, --out DIR       the image directory (default $UNDISTRO_OUT, else out/ROLE)\n"
+	"  --arch ARCH         the image's target (default: this machine's)\n"
+	"  -o, --out DIR       the image directory (default $UNDISTRO_OUT, else\n"
+	"                      out/ARCH/ROLE)\n"
 	"  --uefi              boot through UEFI (OVMF)\n"
 	"  --ssh-key FILE      hand these authorized_keys to the guest (qemu fw_cfg);\n"
 	"                      root can then log in with the matching key\n"

@@ -26,13 +26,11 @@
 #include "os.h"
 #include "sha256.h"
 #include "str.h"
+#include "target.h"
 
-#define GPTMBR "/usr/lib/syslinux/mbr/gptmbr.bin"
-#define SDBOOT "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 #define MIB (1024L * 1024)
 #define ESPSTART MIB           /* byte offset of p1 */
 #define ESPMIN 40              /* MiB: FAT32 with 512-byte clusters needs > 32 */
-#define CMDLINEMAX 2047        /* x86 COMMAND_LINE_SIZE - 1 */
 
 extern char **environ;
 
@@ -52,6 +50,7 @@ struct img {
 	long espmb, rootmb, diskmb;
 	char uuid[UUID_VMDK + 1][37];
 	char *cmdline;
+	const char *efiloader;  /* systemd-boot for the target */
 	int want[sizeof(outputs) / sizeof(outputs[0])];
 };
 
@@ -96,8 +95,11 @@ imagecmdline(const struct imagejob *job, const char *rootuuid)
 {
 	struct buf b = {0};
 
+	/* the target's console, unless the firmware's SPCR table picks it */
+	if (job->target->console)
+		bufprintf(&b, "console=%s ", job->target->console);
 	/* Nitro: EBS volumes are NVMe; AWS asks for the longest I/O timeout */
-	bufadds(&b, "console=ttyS0,115200 nvme_core.io_timeout=4294967295");
+	bufadds(&b, "nvme_core.io_timeout=4294967295");
 	if (job->erofs)
 		bufprintf(&b, " root=PARTUUID=%s rootfstype=erofs ro rootwait", rootuuid);
 	if (job->cmdline && *job->cmdline)
@@ -142,11 +144,11 @@ checkformats(struct img *im)
 }
 
 static int
-checkcmdline(const char *s)
+checkcmdline(const struct target *t, const char *s)
 {
-	if (strlen(s) > CMDLINEMAX) {
+	if (strlen(s) > (size_t)t->cmdlinemax) {
 		err("image: the kernel command line is %zu bytes; the limit is %d",
-		    strlen(s), CMDLINEMAX);
+		    strlen(s), t->cmdlinemax);
 		return -1;
 	}
 	for (; *s; s++) {
@@ -190,14 +192,58 @@ layout(struct img *im)
 	return 0;
 }
 
+static unsigned
+le(const unsigned char *p, int n)
+{
+	unsigned v = 0;
+
+	while (n--)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/* The kernel must be an EFI image for the target (PE/COFF: "MZ", the PE
+ * header's offset at 0x3c, "PE\0\0" there, then the machine), and for a
+ * BIOS-booted target also a bzImage ("HdrS" at 0x202): a kernel built for
+ * another architecture is refused here, not at boot. */
+static int
+checkkernel(const struct imagejob *j)
+{
+	unsigned char h[1024];
+	ssize_t n;
+	unsigned pe = 0, machine = 0;
+	int fd = open(j->kernel, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		err("image: %s:", j->kernel);
+		return -1;
+	}
+	n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n >= 0x40 && h[0] == 'M' && h[1] == 'Z')
+		pe = le(h + 0x3c, 4);
+	if (pe && pe + 6 <= (unsigned)n && !memcmp(h + pe, "PE\0\0", 4))
+		machine = le(h + pe + 4, 2);
+	if (machine != j->target->pemachine) {
+		err("image: the kernel %s is not an EFI image for %s (PE machine %04x, want %04x): build the kernel "
+		    "package for %s", j->kernel, j->target->name, machine, j->target->pemachine, j->target->name);
+		return -1;
+	}
+	if (j->target->bzimage && (n < 0x206 || memcmp(h + 0x202, "HdrS", 4))) {
+		err("image: the kernel %s is not a bzImage (no HdrS at 0x202): BIOS boot needs one", j->kernel);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 checkjob(struct img *im)
 {
 	const struct imagejob *j = im->job;
 	unsigned i;
 
-	if (!j->kernel || !j->outdir || !j->role || !j->uuidseed) {
-		err("image: kernel, outdir, role and uuidseed are required");
+	if (!j->target || !j->kernel || !j->outdir || !j->role || !j->uuidseed) {
+		err("image: target, kernel, outdir, role and uuidseed are required");
 		return -1;
 	}
 	if (!j->initramfs && !j->erofs) {
@@ -207,7 +253,9 @@ checkjob(struct img *im)
 	for (i = 0; i <= UUID_VMDK; i++)
 		imageuuid(j->uuidseed, i, im->uuid[i]);
 	im->cmdline = imagecmdline(j, im->uuid[UUID_ROOT]);
-	if (checkformats(im) < 0 || checkcmdline(im->cmdline) < 0)
+	if (checkformats(im) < 0 || checkcmdline(j->target, im->cmdline) < 0 || checkkernel(j) < 0)
+		return -1;
+	if (!(im->efiloader = targetefiloader(j->target)))
 		return -1;
 	return layout(im);
 }
@@ -278,8 +326,8 @@ partition(struct img *im)
 	bufprintf(&s, "label: gpt\nlabel-id: %s\nunit: sectors\nfirst-lba: 2048\n\n",
 	          im->uuid[UUID_DISK]);
 	bufprintf(&s, "start=2048, size=%ld, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, "
-	          "uuid=%s, name=\"ESP\", attrs=\"LegacyBIOSBootable\"\n",
-	          im->espmb * 2048, im->uuid[UUID_ESP]);
+	          "uuid=%s, name=\"ESP\"%s\n",
+	          im->espmb * 2048, im->uuid[UUID_ESP], j->target->biosmbr ? ", attrs=\"LegacyBIOSBootable\"" : "");
 	if (j->erofs)
 		bufprintf(&s, "start=%ld, size=%ld, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, "
 		          "uuid=%s, name=\"root\"\n", (1 + im->espmb) * 2048,
@@ -337,7 +385,7 @@ makedisk(struct img *im)
 	}
 	if (ftruncate(fd, (off_t)im->diskmb * MIB) < 0)
 		err("image: %s:", im->raw);
-	else if (partition(im) == 0 && copyinto(fd, 0, GPTMBR, 440) == 0)
+	else if (partition(im) == 0 && (!im->job->target->biosmbr || copyinto(fd, 0, im->job->target->biosmbr, 440) == 0))
 		r = 0;
 	if (r == 0 && im->job->erofs)
 		r = copyinto(fd, (off_t)(1 + im->espmb) * MIB, im->job->erofs, (size_t)-1);
@@ -394,18 +442,24 @@ static int
 espdirs(struct img *im)
 {
 	char *img = xasprintf("%s@@%ld", im->raw, ESPSTART);
-	char *argv[] = {"mmd", "-i", img, "::/syslinux", "::/EFI", "::/EFI/BOOT",
-	                "::/loader", "::/loader/entries", NULL};
-	int r = tool(im, argv);
+	char *argv[] = {"mmd", "-i", img, "::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries",
+	                "::/syslinux", NULL};
+	int r;
+
+	if (!im->job->target->biosmbr)
+		argv[7] = NULL;   /* UEFI only: no syslinux */
+	r = tool(im, argv);
 
 	free(img);
 	return r;
 }
 
-/* Both loaders boot the same /vmlinuz and /initrd with the same cmdline. */
+/* Both loaders boot the same /vmlinuz and /initrd with the same cmdline;
+ * a UEFI-only target gets systemd-boot alone. */
 static int
 loaders(struct img *im)
 {
+	const struct target *t = im->job->target;
 	const char *initrd = im->job->initramfs ? "/initrd" : NULL;
 	char *sys = xasprintf("SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 0\n"
 	                      "LABEL linux\n  LINUX /vmlinuz\n%s%s%s  APPEND %s\n",
@@ -416,12 +470,14 @@ loaders(struct img *im)
 	                        initrd ? "\n" : "", im->cmdline);
 	char *argv[] = {"syslinux", "--install", "--offset", "1048576", "--directory",
 	                "/syslinux", im->raw, NULL};
-	int r = espwrite(im, "/syslinux/syslinux.cfg", sys)
-	        || espcopy(im, SDBOOT, "/EFI/BOOT/BOOTX64.EFI")
+	char *boot = xasprintf("/EFI/BOOT/%s", t->efiboot);
+	int r = espcopy(im, im->efiloader, boot)
 	        || espwrite(im, "/loader/loader.conf", "timeout 0\ndefault undistro.conf\n")
-	        || espwrite(im, "/loader/entries/undistro.conf", entry)
-	        || tool(im, argv) ? -1 : 0;
+	        || espwrite(im, "/loader/entries/undistro.conf", entry) ? -1 : 0;
 
+	if (r == 0 && t->biosmbr)
+		r = espwrite(im, "/syslinux/syslinux.cfg", sys) || tool(im, argv) ? -1 : 0;
+	free(boot);
 	free(sys);
 	free(entry);
 	return r;
@@ -570,9 +626,9 @@ registerjson(struct img *im)
 		                   "0123456789()./_", *p) ? *p : '-');
 	bufprintf(&b, "-%lld\",\n  \"Description\": \"undistro role ", im->job->epoch);
 	jsonesc(&b, role);   /* role names are restricted, but be safe */
-	bufadds(&b, "\",\n  \"Architecture\": \"x86_64\",\n"
-	        "  \"BootMode\": \"uefi-preferred\",\n"
-	        "  \"EnaSupport\": true,\n"
+	bufprintf(&b, "\",\n  \"Architecture\": \"%s\",\n"
+	          "  \"BootMode\": \"%s\",\n", im->job->target->ec2arch, im->job->target->ec2bootmode);
+	bufadds(&b, "  \"EnaSupport\": true,\n"
 	        "  \"ImdsSupport\": \"v2.0\",\n"
 	        "  \"VirtualizationType\": \"hvm\",\n"
 	        "  \"RootDeviceName\": \"/dev/xvda\",\n"

@@ -24,8 +24,11 @@
  * removed then. Only a failing rename can leave a mix of old and new files,
  * never a partial one. */
 
+struct target;
+
 struct imagejob {
-	const char *kernel;     /* bzImage */
+	const struct target *target;  /* loaders, console, EC2 architecture */
+	const char *kernel;     /* EFI image for the target (a bzImage on x86_64) */
 	const char *initramfs;  /* compressed cpio; NULL only when erofs is set */
 	const char *cmdline;    /* the role's kernel command line, or NULL */
 	const char *outdir;     /* created if missing */

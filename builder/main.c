@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "cmd.h"
 #include "diag.h"
+#include "target.h"
 
 static const struct cmd *const cmds[] = {
 	&cmd_build, &cmd_run, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
@@ -25,6 +26,8 @@ usage(FILE *f)
 	        "  -q        no warnings or progress\n"
 	        "  --help    this text; `undistro COMMAND --help` for a command\n"
 	        "  --version print the version\n"
+	        "\ntargets (--arch of build, run, resolve, graph, fetch): %s\n", targetnames());
+	fprintf(f, 
 	        "\nexit status:\n"
 	        "  0  success\n"
 	        "  1  bad input: a recipe or role error, or an unsatisfiable request\n"

@@ -363,3 +363,22 @@ ospathsbin(void)
 	buffree(&b);
 	buffree(&look);
 }
+
+char *
+ospathfind(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
+	for (p = path && *path ? path : "/usr/bin:/bin"; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		/* an empty entry means the current directory, as for execvp */
+		char *full = xasprintf("%.*s%s%s", (int)(end - p), p, end > p ? "/" : "", name);
+
+		if (access(full, X_OK) == 0)
+			return full;
+		free(full);
+	}
+	return NULL;
+}

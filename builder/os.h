@@ -49,6 +49,9 @@ int exists(const char *path);
  * (sfdisk, mkfs.vfat, mkfs.erofs) live there, and a Debian user's PATH lacks
  * them. */
 void ospathsbin(void);
+/* The path (malloc'd) at which execvp would find the program name (itself
+ * when it holds a '/'), or NULL when there is none. */
+char *ospathfind(const char *name);
 /* A TCP port on 127.0.0.1 that nothing listens on: want itself when it is
  * free, else one the kernel picks; -1 on failure (errno set). */
 int osfreeport(int want);

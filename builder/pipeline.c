@@ -13,6 +13,7 @@
 #include "sbom.h"
 #include "sha256.h"
 #include "str.h"
+#include "target.h"
 
 long long
 pipelineepoch(const char *top)
@@ -45,7 +46,7 @@ envor(const char *var, const char *deflt)
 static int
 dirs(struct pipeline *p)
 {
-	char *d;
+	char *d, *w;
 
 	ospathsbin();
 
@@ -56,16 +57,20 @@ dirs(struct pipeline *p)
 	d = xasprintf("%s/store", p->fc.cache);
 	p->st.dir = p->store ? xstrdup(p->store) : envor("UNDISTRO_STORE", d);
 	free(d);
+	/* per target: two architectures' builds of one package never share a
+	 * work directory, a log or an output directory (README: layout) */
 	d = xasprintf("%s/work", p->fc.cache);
-	p->work = envor("UNDISTRO_WORK", d);
+	w = envor("UNDISTRO_WORK", d);
+	p->work = xasprintf("%s/%s", w, p->target->name);
 	free(d);
+	free(w);
 	if (p->role) {
-		d = xasprintf("out/%s", p->role->name);
+		d = xasprintf("out/%s/%s", p->target->name, p->role->name);
 		p->outdir = p->out ? xstrdup(p->out) : envor("UNDISTRO_OUT", d);
 		free(d);
 		p->logs = xasprintf("%s/logs", p->outdir);
 	} else {
-		p->logs = xasprintf("%s/logs", p->fc.cache);
+		p->logs = xasprintf("%s/logs/%s", p->fc.cache, p->target->name);
 	}
 	d = xstrdup(p->st.dir);
 	free(p->st.dir);
@@ -80,9 +85,11 @@ resolve(struct pipeline *p, char **names, size_t n)
 	if (ro) {
 		p->role = ro;
 		roleflatten(&p->tree, ro, &p->flat);
-		return solverole(&p->tree, &p->flat, &p->plan);
+		if (!rolesupports(&p->flat, p->target))
+			return -1;
+		return solverole(&p->tree, &p->flat, p->target, &p->plan);
 	}
-	return solvepackages(&p->tree, names, n, &p->plan);
+	return solvepackages(&p->tree, names, n, p->target, &p->plan);
 }
 
 int
@@ -93,11 +100,23 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 
 	if (treeload(&p->tree, p->opts->dir) < 0 || resolve(p, names, n) < 0)
 		return EXIT_INPUT;
+	if (targetchecktools(p->target) < 0)
+		return EXIT_SYSTEM;
 	if (dirs(p) < 0)
 		return EXIT_SYSTEM;
 	p->keys = xcalloc(p->plan.n + 1, sizeof(*p->keys));
-	bc = (struct buildcfg){&p->st, &p->fc, p->opts->dir, p->work, p->logs, p->opts->jobs,
-	                       p->keep, p->verbose, p->notest};
+	bc = (struct buildcfg){
+		.store = &p->st,
+		.fetch = &p->fc,
+		.target = p->target,
+		.top = p->opts->dir,
+		.work = p->work,
+		.logs = p->logs,
+		.jobs = p->opts->jobs,
+		.keep = p->keep,
+		.verbose = p->verbose,
+		.notest = p->notest,
+	};
 	if (buildkeys(&bc, &p->plan, p->keys) < 0)
 		return EXIT_SYSTEM;
 	rc = buildplan(&bc, &p->plan, p->keys, NULL);
@@ -109,7 +128,7 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 	return pipelinerootfs(p);
 }
 
-/* The kernel package's bzImage, extracted from the store into a temporary
+/* The kernel package's boot/vmlinuz, extracted from the store into a temporary
  * directory under outdir; *tmpdir receives that directory. */
 static char *
 kernel(struct pipeline *p, char **tmpdir)
@@ -205,8 +224,19 @@ images(struct pipeline *p)
 		/* disk and partition ids follow the contents, so equal inputs give
 		 * an equal disk and different roles or contents different ids */
 		seed = xasprintf("%s %s %s", p->role->name, p->keys[planfind(&p->plan, p->flat.kernel)], ihex);
-		struct imagejob job = {vmlinuz, initrd, p->flat.cmdline, p->outdir, p->role->name,
-		                       p->flat.image.sizemb, p->epoch, formats, NULL, seed};
+		struct imagejob job = {
+			.target = p->target,
+			.kernel = vmlinuz,
+			.initramfs = initrd,
+			.cmdline = p->flat.cmdline,
+			.outdir = p->outdir,
+			.role = p->role->name,
+			.sizemb = p->flat.image.sizemb,
+			.epoch = p->epoch,
+			.formats = formats,
+			.erofs = NULL,
+			.uuidseed = seed,
+		};
 		char *erofs = NULL;
 		int want = p->flat.image.rootfs == ROOTFS_EROFS;
 
@@ -239,8 +269,20 @@ pipelinerootfs(struct pipeline *p)
 	for (size_t i = 0; i < p->plan.n; i++)
 		if (p->plan.pkgs[i].runtime && strcmp(p->plan.pkgs[i].r->name, p->flat.kernel))
 			pkgs[n++] = (struct rootfspkg){p->plan.pkgs[i].r, p->keys[i]};
-	struct rootfsjob job = {&p->tree, &p->flat, &p->st, pkgs, n, p->outdir, p->epoch, "strip", NULL};
+	char *strip = xasprintf("%sstrip", targetcross(p->target));
+	struct rootfsjob job = {
+		.tree = &p->tree,
+		.role = &p->flat,
+		.store = &p->st,
+		.pkgs = pkgs,
+		.npkgs = n,
+		.outdir = p->outdir,
+		.epoch = p->epoch,
+		.strip = strip,
+	};
+
 	rc = rootfsbuild(&job);
+	free(strip);
 	free(pkgs);
 	if (rc < 0)
 		return EXIT_BUILD;

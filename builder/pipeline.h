@@ -19,6 +19,7 @@ enum { STOP_NONE, STOP_PACKAGES, STOP_ROOTFS };
 struct pipeline {
 	/* set by the caller */
 	const struct opts *opts;
+	const struct target *target;       /* what to build for */
 	const char *out, *store, *cache;   /* NULL: from the environment */
 	int offline, keep, notest, verbose, stop;
 	/* filled in by pipelinerun */

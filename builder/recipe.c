@@ -85,6 +85,7 @@ static const struct field rolefields[] = {
 	{"hostname", F_NAME, offsetof(struct role, hostname), NOLOC, 0, NULL},
 	{"kernel", F_NAME, offsetof(struct role, kernel), offsetof(struct role, kernelloc), 0, NULL},
 	{"cmdline", F_STR, offsetof(struct role, cmdline), NOLOC, 0, NULL},
+	{"arch", F_NAMES, offsetof(struct role, arch), NOLOC, 0, NULL},
 	{"strip-keep", F_ENUMLIST, offsetof(struct role, strip), NOLOC, 0,
 	 "man,doc,info,locale,headers,static,pkgconfig,cmake,elf"},
 };

@@ -132,6 +132,11 @@ struct role {
 	struct user *users;
 	size_t nusers;
 	struct strlist strip;     /* strip-policy overrides: categories to keep */
+	struct strlist arch;      /* `arch`: the targets it supports (target.h);
+	                           * flattened: see archlimited */
+	int archlimited;          /* flattened: some role of the chain names
+	                           * targets; arch is then what all of them allow */
+	struct loc archloc;       /* flattened: the outermost such `arch` line */
 	struct imageopts image;
 	struct loc loc, kernelloc;
 };

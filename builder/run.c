@@ -8,10 +8,8 @@
 #include "os.h"
 #include "run.h"
 #include "str.h"
+#include "target.h"
 
-#define QEMU "qemu-system-x86_64"
-#define OVMFCODE "/usr/share/OVMF/OVMF_CODE.fd"
-#define OVMFVARS "/usr/share/OVMF/OVMF_VARS.fd"
 #define PROBESECS "5"
 
 /* argv under construction; strings are owned by the arena */
@@ -54,9 +52,9 @@ qemuesc(struct arena *a, const char *s)
 }
 
 int
-runkvmworks(void)
+runkvmworks(const struct target *t)
 {
-	char *argv[] = {"timeout", "-k", "1", PROBESECS, QEMU, "-accel", "kvm",
+	char *argv[] = {"timeout", "-k", "1", PROBESECS, (char *)t->qemu, "-accel", "kvm",
 	                "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
 	                "-chardev", "stdio,id=dbg", "-device", "isa-debugcon,iobase=0x402,chardev=dbg",
 	                "-boot", "reboot-timeout=0", "-no-reboot", NULL};
@@ -65,10 +63,14 @@ runkvmworks(void)
 	size_t n;
 	int fd, st;
 
+	if (!targetnative(t))
+		return 0;
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	close(fd);
+	if (!t->biosmbr)
+		return 1;
 	if (!(out = tmpfile()))
 		return 0;
 	st = osrun(argv, NULL, NULL, fileno(out));
@@ -83,20 +85,23 @@ static void
 addmachine(struct args *g, const struct runopts *o)
 {
 	char mem[32];
-	const char *accel = o->accel ? o->accel : runkvmworks() ? "kvm" : "tcg";
+	const struct target *t = o->target;
+	const char *accel = o->accel ? o->accel : runkvmworks(t) ? "kvm" : "tcg";
 
 	snprintf(mem, sizeof(mem), "%ld", o->memmb > 0 ? o->memmb : 256);
-	add(g, QEMU);
+	add(g, t->qemu);
 	add(g, "-nodefaults"), add(g, "-no-user-config");
-	add(g, "-M"), add(g, "pc");
+	add(g, "-M"), add(g, t->machine);
 	add(g, "-accel"), add(g, accel);
 	if (strcmp(accel, "kvm") == 0)
 		add(g, "-cpu"), add(g, "host");
+	else if (t->tcgcpu)
+		add(g, "-cpu"), add(g, t->tcgcpu);
 	add(g, "-m"), add(g, mem);
 	add(g, "-display"), add(g, "none");
-	if (o->uefi) {
-		add(g, "-drive"), add(g, "if=pflash,format=raw,unit=0,readonly=on,file=" OVMFCODE);
-		add(g, "-drive"), add(g, "if=pflash,format=raw,unit=1,snapshot=on,file=" OVMFVARS);
+	if (o->uefi || !t->biosmbr) {
+		add(g, "-drive"), addf(g, "if=pflash,format=raw,unit=0,readonly=on,file=%s", qemuesc(g->a, t->ueficode));
+		add(g, "-drive"), addf(g, "if=pflash,format=raw,unit=1,snapshot=on,file=%s", qemuesc(g->a, t->uefivars));
 	}
 }
 
@@ -138,15 +143,20 @@ adddevices(struct args *g, const struct runopts *o)
 static int
 checkfiles(const struct runopts *o)
 {
-	char *raw = xasprintf("%s/disk.raw", o->outdir);
+	char *raw = xasprintf("%s/disk.raw", o->outdir), *qemu = NULL;
 	int r = 0;
 
 	if (access(raw, R_OK) < 0)
 		err("run: %s: (build the image first)", raw), r = -1;
 	else if (o->sshkeys && access(o->sshkeys, R_OK) < 0)
 		err("run: ssh key file %s:", o->sshkeys), r = -1;
-	else if (o->uefi && (access(OVMFCODE, R_OK) < 0 || access(OVMFVARS, R_OK) < 0))
-		err("run: UEFI firmware %s or %s is missing: (install ovmf)", OVMFCODE, OVMFVARS), r = -1;
+	else if ((o->uefi || !o->target->biosmbr) &&
+	         (access(o->target->ueficode, R_OK) < 0 || access(o->target->uefivars, R_OK) < 0))
+		err("run: UEFI firmware %s or %s is missing: install Debian's %s", o->target->ueficode,
+		    o->target->uefivars, o->target->debfirmware), r = -1;
+	else if (!(qemu = ospathfind(o->target->qemu)))
+		err("run: no %s on PATH: install Debian's %s", o->target->qemu, o->target->debqemu), r = -1;
+	free(qemu);
 	free(raw);
 	return r;
 }
@@ -173,7 +183,7 @@ runlogged(struct args *g, int timeout)
 	}
 	if (st != 0) {
 		if (st > 0)
-			err("run: %s exited with status %d", QEMU, st);
+			err("run: %s exited with status %d", g->v[k], st);
 		return -1;
 	}
 	return 0;

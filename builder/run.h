@@ -12,9 +12,13 @@ struct runfwd {
 	int guest, host;
 };
 
+struct target;
+
 struct runopts {
+	const struct target *target; /* qemu binary, machine, firmware */
 	const char *outdir;        /* holds disk.raw */
-	int uefi;                  /* boot through OVMF instead of SeaBIOS */
+	int uefi;                  /* boot through UEFI firmware instead of SeaBIOS;
+	                            * always for a target without BIOS boot */
 	long memmb;                /* guest memory; 0: 256 */
 	const struct runfwd *fwd;  /* user-mode network port forwards */
 	size_t nfwd;
@@ -33,8 +37,11 @@ struct runopts {
  * returns 0 when it exited 0 (the guest powered off), else reports and
  * returns -1 (-2 when the timeout stopped it). */
 int runimage(const struct runopts *);
-/* Nonzero when /dev/kvm opens and a tiny guest (SeaBIOS alone, no disk)
- * prints its banner and exits under -accel kvm within a few seconds:
- * a /dev/kvm that exists is not enough (nested setups fail at run time). */
-int runkvmworks(void);
+/* Nonzero when guests of the target can run under KVM here: the target is
+ * the build machine's own, /dev/kvm opens and, for a BIOS target, a tiny
+ * guest (SeaBIOS alone, no disk) prints its banner and exits under -accel
+ * kvm within a few seconds: a /dev/kvm that exists is not enough (nested
+ * setups fail at run time). A UEFI-only native target is taken to work
+ * once /dev/kvm opens. */
+int runkvmworks(const struct target *);
 #endif

@@ -12,6 +12,7 @@
 #include "diag.h"
 #include "solve.h"
 #include "str.h"
+#include "target.h"
 #include "tree.h"
 
 /* A dependency of a recipe with its pool id, so a problem's dep id leads back
@@ -117,7 +118,7 @@ addrecipe(struct solve *s, Repo *repo, size_t i, struct buf *b)
 	Pool *pool = s->pool;
 	struct pkg *p = &s->pkgs[i];
 	const struct recipe *r = s->t->recipes[i];
-	Id evr = pool_str2id(pool, r->evr, 1), arch = pool_str2id(pool, SOLVEARCH, 1);
+	Id evr = pool_str2id(pool, r->evr, 1), arch = pool_str2id(pool, s->plan->target->name, 1);
 	Solvable *sv;
 	size_t nrun = r->depends.n, nbuild = r->builddepends.n;
 
@@ -189,7 +190,7 @@ poolfill(struct solve *s)
 	s->pool = pool_create();
 	/* Debian's libsolv defaults to Debian arch rules: ask for rpm's */
 	pool_setdisttype(s->pool, DISTTYPE_RPM);
-	pool_setarch(s->pool, SOLVEARCH);
+	pool_setarch(s->pool, s->plan->target->name);
 	repo = repo_create(s->pool, "recipes");
 	s->npkgs = s->t->nrecipes;
 	s->pkgs = arenaalloc(&s->a, s->npkgs, sizeof(*s->pkgs));
@@ -219,19 +220,21 @@ addjob(struct solve *s, Id how, Id what, const struct loc *origin)
  * is the same for every package ("musl-1.2.3-1.x86_64" -> "musl-1.2.3-1"),
  * and "package the build of x" said as "the build of x". */
 static void
-addtext(struct buf *b, const char *text)
+addtext(struct buf *b, const char *arch, const char *text)
 {
-	static const char suffix[] = "." SOLVEARCH, pseudo[] = "package the build of ";
+	static const char pseudo[] = "package the build of ";
+	char suffix[64];
+	size_t ns = (size_t)snprintf(suffix, sizeof(suffix), ".%s", arch);
 	const char *p;
 
 	if (!strncmp(text, pseudo, sizeof(pseudo) - 1))
 		text += strlen("package ");
 	while ((p = strstr(text, suffix))) {
-		const char *end = p + sizeof(suffix) - 1;
+		const char *end = p + ns;
 
 		bufaddn(b, text, (size_t)(p - text));
 		if (*end && !strchr(" ,;:)", *end))
-			bufaddn(b, p, sizeof(suffix) - 1);
+			bufaddn(b, p, ns);
 		text = end;
 	}
 	bufadds(b, text);
@@ -313,9 +316,9 @@ ruletext(struct solve *s, Solver *solv, Id rid, struct buf *b)
 			bufadds(b, "the build needs to ");
 		else
 			bufprintf(b, "%s asks to ", s->who);
-		addtext(b, pool_job2str(s->pool, s->job.elements[j], s->job.elements[j + 1], 0));
+		addtext(b, s->plan->target->name, pool_job2str(s->pool, s->job.elements[j], s->job.elements[j + 1], 0));
 	} else {
-		addtext(b, solver_problemruleinfo2str(solv, type, src, tgt, dep));
+		addtext(b, s->plan->target->name, solver_problemruleinfo2str(solv, type, src, tgt, dep));
 	}
 	addloc(b, &l);
 	return 1;
@@ -344,7 +347,7 @@ addsolutions(struct solve *s, Solver *solv, Id problem, struct buf *b)
 				break;
 			}
 			bufadds(b, sep);
-			addtext(b, solver_solutionelement2str(solv, p, rp));
+			addtext(b, s->plan->target->name, solver_solutionelement2str(solv, p, rp));
 			if (l)
 				addloc(b, l);
 			sep = "; ";
@@ -376,7 +379,7 @@ explain(struct solve *s, Solver *solv, int nproblems)
 		SolverRuleinfo type = solver_ruleinfo(solv, head, &src, &tgt, &dep);
 		l = ruleloc(s, solv, head, type, src, dep);
 		b.n = 0;
-		addtext(&b, solver_problemruleinfo2str(solv, type, src, tgt, dep));
+		addtext(&b, s->plan->target->name, solver_problemruleinfo2str(solv, type, src, tgt, dep));
 		for (int i = 0; i < rules.count; i++) {
 			size_t n = b.n;
 
@@ -862,13 +865,14 @@ mkplan(struct solve *s, const size_t *order)
 }
 
 static int
-solve(struct tree *t, const struct role *ro, const char *who, struct plan *pl)
+solve(struct tree *t, const struct role *ro, const char *who, const struct target *tg, struct plan *pl)
 {
 	struct solve s = {0};
 	size_t *order = NULL;
 	int r = -1;
 
 	memset(pl, 0, sizeof(*pl));
+	pl->target = tg;
 	s.t = t;
 	s.ro = ro;
 	s.who = who;
@@ -893,17 +897,17 @@ solve(struct tree *t, const struct role *ro, const char *who, struct plan *pl)
 }
 
 int
-solverole(struct tree *t, const struct role *flat, struct plan *pl)
+solverole(struct tree *t, const struct role *flat, const struct target *tg, struct plan *pl)
 {
 	char *who = xasprintf("role '%s'", flat->name);
-	int r = solve(t, flat, who, pl);
+	int r = solve(t, flat, who, tg, pl);
 
 	free(who);
 	return r;
 }
 
 int
-solvepackages(struct tree *t, char *const *names, size_t n, struct plan *pl)
+solvepackages(struct tree *t, char *const *names, size_t n, const struct target *tg, struct plan *pl)
 {
 	struct role ro = {0};
 	int bad = 0;
@@ -925,7 +929,7 @@ solvepackages(struct tree *t, char *const *names, size_t n, struct plan *pl)
 		ro.pkgs[ro.npkgs].name = names[i];
 		ro.pkgs[ro.npkgs++].loc = ro.loc;
 	}
-	return bad ? -1 : solve(t, &ro, "the command line", pl);
+	return bad ? -1 : solve(t, &ro, "the command line", tg, pl);
 }
 
 long

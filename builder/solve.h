@@ -48,9 +48,7 @@
 #include "recipe.h"
 
 struct tree;
-
-/* The target architecture of the pool (docs/recipes.md: $ARCH). */
-#define SOLVEARCH "x86_64"
+struct target;
 
 struct planpkg {
 	const struct recipe *r;
@@ -70,15 +68,17 @@ struct plan {
 	size_t n;
 	int nwaves;
 	size_t nruntime;        /* how many have runtime set */
+	const struct target *target;  /* what it is built for (the pool's arch) */
 	struct arena arena;     /* owns the arrays above */
 };
 
-/* Resolve the flattened role (roleflatten) of a loaded tree into *plan.
+/* Resolve the flattened role (roleflatten) of a loaded tree into *plan,
+ * for the target.
  * Returns 0, or -1 after reporting every problem (the plan is then empty). */
-int solverole(struct tree *, const struct role *flat, struct plan *);
+int solverole(struct tree *, const struct role *flat, const struct target *, struct plan *);
 /* Resolve the named packages (with their default flags) as if a role
  * installed them; unknown names are reported with the nearest known one. */
-int solvepackages(struct tree *, char *const *names, size_t n, struct plan *);
+int solvepackages(struct tree *, char *const *names, size_t n, const struct target *, struct plan *);
 /* The index in plan->pkgs of the package with that name, or -1. */
 long planfind(const struct plan *, const char *name);
 /* Free the plan's storage. */

@@ -10,6 +10,7 @@
 #include "recipe.h"
 #include "sha256.h"
 #include "str.h"
+#include "target.h"
 #include "tree.h"
 
 /* Sorted names of the directory's entries; NULL (reported) on failure. */
@@ -375,6 +376,9 @@ checkrole(struct tree *t, struct role *ro)
 		else if (p->nflags)
 			errat(&p->loc, "'%s' is a virtual package: set flags on the recipe that provides it", p->name);
 	}
+	for (size_t i = 0; i < ro->arch.n; i++)
+		if (!targetfind(ro->arch.v[i]))
+			errat(&ro->arch.loc[i], "unknown architecture '%s' (known: %s)", ro->arch.v[i], targetnames());
 	if (ro->kernel && !treerecipe(t, ro->kernel))
 		errat(&ro->kernelloc, "kernel package '%s' has no recipe%s", ro->kernel,
 		      hint(treenearestrecipe(t, ro->kernel), &b));
@@ -455,6 +459,29 @@ addstr(struct arena *a, struct strlist *l, const char *s, const struct loc *loc)
 	*ARENAPUSH(a, l->loc, l->n) = *loc;
 }
 
+/* A role supports what each role of its include chain that names targets
+ * supports: the flattened list is the intersection, limited once any role
+ * names some, and located at the outermost such role's line. */
+static void
+archmerge(struct arena *a, struct role *out, const struct role *ro)
+{
+	struct strlist both = {0};
+
+	if (!ro->arch.n)
+		return;
+	for (size_t i = 0; i < ro->arch.n; i++) {
+		size_t k = 0;
+
+		while (k < out->arch.n && strcmp(out->arch.v[k], ro->arch.v[i]))
+			k++;
+		if (!out->archlimited || k < out->arch.n)
+			addstr(a, &both, ro->arch.v[i], &ro->arch.loc[i]);
+	}
+	out->arch = both;
+	out->archlimited = 1;
+	out->archloc = ro->arch.loc[0];
+}
+
 /* Add ro (after its includes) into out. */
 static void
 mergerole(struct tree *t, const struct role *ro, struct role *out, struct merge *m)
@@ -486,6 +513,7 @@ mergerole(struct tree *t, const struct role *ro, struct role *out, struct merge 
 		addstr(a, &out->image.ports, ro->image.ports.v[i], &ro->image.ports.loc[i]);
 	for (size_t i = 0; i < ro->strip.n; i++)
 		addstr(a, &out->strip, ro->strip.v[i], &ro->strip.loc[i]);
+	archmerge(a, out, ro);
 	for (size_t i = 0; i < ro->npkgs; i++)
 		mergechoice(a, out, &ro->pkgs[i], m);
 	if (ro->overlays.n) {
@@ -544,6 +572,24 @@ roleflatten(struct tree *t, const struct role *ro, struct role *out)
 
 		out->image.formats = (struct strlist){deflt, none, 4};
 	}
+}
+
+int
+rolesupports(const struct role *flat, const struct target *tg)
+{
+	struct buf b = {0};
+
+	if (!flat->archlimited)
+		return 1;
+	for (size_t i = 0; i < flat->arch.n; i++) {
+		if (!strcmp(flat->arch.v[i], tg->name))
+			return 1;
+		bufprintf(&b, "%s%s", i ? ", " : "", flat->arch.v[i]);
+	}
+	errat(&flat->archloc, "role '%s' does not support %s (it supports: %s): build it with --arch for one of "
+	      "those, or add %s to the role's arch line", flat->name, tg->name, b.p ? b.p : "none", tg->name);
+	buffree(&b);
+	return 0;
 }
 
 const struct pkgchoice *

@@ -31,6 +31,10 @@ const char *treenearestrole(const struct tree *, const char *name);
 void roleflatten(struct tree *, const struct role *, struct role *out);
 /* The pkgchoice of a flattened role for a package, or NULL. */
 const struct pkgchoice *rolechoice(const struct role *, const char *pkg);
+struct target;
+/* Nonzero when the flattened role supports the target; 0 after reporting at
+ * the role's arch line which targets it supports. */
+int rolesupports(const struct role *flat, const struct target *);
 /* Compute r->hash, once: the recipe file's bytes and, for a package
  * directory, every other regular file in it by name (patches, fragments).
  * Done on demand because only packages being built need it. */

@@ -1,7 +1,7 @@
 /* Image stage unit tests, and the driver of tests/e2e/60-image-boot.sh.
  *
  * The unit tests build images from placeholder kernel and initramfs files
- * (imagebuild never looks inside them): layout, reproducibility, patched vhd
+ * (imagebuild reads only a kernel's headers: PE machine, bzImage magic): layout, reproducibility, patched vhd
  * and vmdk metadata, stale-output removal, and that a failure leaves nothing.
  * They need the image tools (sfdisk, mkfs.vfat, mtools, syslinux, qemu-img).
  *
@@ -27,6 +27,7 @@
 #include "image.h"
 #include "os.h"
 #include "run.h"
+#include "target.h"
 
 #define EPOCH 1700000000LL
 
@@ -54,11 +55,30 @@ makefile(const char *p, size_t n, int c)
 	free(d);
 }
 
+/* A placeholder kernel: n bytes of 'k' with the headers imagebuild checks,
+ * a PE/COFF header for machine and, when bz, the bzImage "HdrS" magic. */
+static void
+makekernel(const char *p, size_t n, unsigned machine, int bz)
+{
+	unsigned char *d = xmalloc(n);
+
+	memset(d, 'k', n);
+	memcpy(d, "MZ", 2);
+	d[0x3c] = 0x80, d[0x3d] = d[0x3e] = d[0x3f] = 0;
+	memcpy(d + 0x80, "PE\0\0", 4);
+	d[0x84] = (unsigned char)machine, d[0x85] = (unsigned char)(machine >> 8);
+	if (bz)
+		memcpy(d + 0x202, "HdrS", 4);
+	assert_int_equal(writeatomic(p, d, n, 0644), 0);
+	free(d);
+}
+
 /* A job whose paths stay valid (path() reuses its buffers); leaks a little. */
 static struct imagejob
 job(const char *out)
 {
 	struct imagejob j = {
+		.target = targetfind("x86_64"),
 		.kernel = xstrdup(path("vmlinuz", NULL)), .initramfs = xstrdup(path("initrd", NULL)),
 		.cmdline = "quiet", .outdir = xstrdup(out), .role = "base", .epoch = EPOCH,
 		.formats = allfmts, .uuidseed = "seed-1",
@@ -70,7 +90,9 @@ static int
 setup(void **state)
 {
 	assert_non_null(mkdtemp(dir));
-	makefile(path("vmlinuz", NULL), 2 * 1024 * 1024 + 17, 'k');
+	makekernel(path("vmlinuz", NULL), 2 * 1024 * 1024 + 17, 0x8664, 1);
+	makekernel(path("vmlinuz-aa64", NULL), 2 * 1024 * 1024 + 17, 0xaa64, 0);
+	makekernel(path("vmlinuz-nobz", NULL), 4096, 0x8664, 0);
 	makefile(path("initrd", NULL), 700 * 1024, 'i');
 	makefile(path("root.erofs", NULL), 3 * 1024 * 1024, 'e');
 	return 0;
@@ -128,6 +150,12 @@ test_cmdline(void **state)
 
 	assert_string_equal(c, "console=ttyS0,115200 nvme_core.io_timeout=4294967295 quiet");
 	free(c);
+	/* aarch64: no console=, so the firmware's SPCR table chooses the UART */
+	j.target = targetfind("aarch64");
+	c = imagecmdline(&j, "U");
+	assert_string_equal(c, "nvme_core.io_timeout=4294967295 quiet");
+	free(c);
+	j.target = targetfind("x86_64");
 	j.erofs = "r", j.cmdline = NULL;
 	c = imagecmdline(&j, "U");
 	assert_non_null(strstr(c, " root=PARTUUID=U rootfstype=erofs ro rootwait"));
@@ -198,6 +226,7 @@ test_json(void **state)
 	char *d = slurp(path("a", "register-image.json"), &n);
 
 	assert_non_null(strstr(d, "\"Name\": \"undistro-base-1700000000\""));
+	assert_non_null(strstr(d, "\"Architecture\": \"x86_64\""));
 	assert_non_null(strstr(d, "\"BootMode\": \"uefi-preferred\""));
 	assert_non_null(strstr(d, "\"EnaSupport\": true"));
 	assert_non_null(strstr(d, "\"ImdsSupport\": \"v2.0\""));
@@ -227,6 +256,36 @@ test_erofs_and_stale(void **state)
 	assert_true(exists(path("a", "register-image.json")));
 }
 
+/* aarch64: UEFI only. No BIOS boot code in the MBR, no syslinux, no
+ * LegacyBIOSBootable attribute; systemd-boot for arm64 at the removable-media
+ * path; register-image.json says arm64 and uefi. */
+static void
+test_aarch64(void **state)
+{
+	struct imagejob j = job(path("aa", NULL));
+	static const char zero[440];
+	size_t n;
+	char *d, *cmd;
+
+	j.target = targetfind("aarch64");
+	j.kernel = xstrdup(path("vmlinuz-aa64", NULL));
+	assert_int_equal(imagebuild(&j), 0);
+	d = slurp(path("aa", "disk.raw"), &n);
+	assert_memory_equal(d, zero, sizeof(zero));
+	assert_memory_equal(d + 512, "EFI PART", 8);
+	free(d);
+	cmd = xasprintf("MTOOLS_SKIP_CHECK=1 mdir -b -i %s@@1M ::/EFI/BOOT | grep -qx ::/EFI/BOOT/BOOTAA64.EFI && "
+	                "! mdir -i %s@@1M ::/syslinux >/dev/null 2>&1 && "
+	                "! sfdisk -d %s | grep -q LegacyBIOSBootable",
+	                path("aa", "disk.raw"), path("aa", "disk.raw"), path("aa", "disk.raw"));
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	d = slurp(path("aa", "register-image.json"), &n);
+	assert_non_null(strstr(d, "\"Architecture\": \"arm64\""));
+	assert_non_null(strstr(d, "\"BootMode\": \"uefi\""));
+	free(d);
+}
+
 /* Bad jobs fail before or during the build and leave outdir untouched. */
 static void
 test_failures(void **state)
@@ -243,6 +302,15 @@ test_failures(void **state)
 	j = job(path("f", NULL)), j.cmdline = "a\nb";
 	assert_int_equal(imagebuild(&j), -1);
 	j = job(path("f", NULL)), j.initramfs = dir;   /* a directory */
+	assert_int_equal(imagebuild(&j), -1);
+	/* kernels of another architecture, or not bootable by BIOS */
+	j = job(path("f", NULL)), j.kernel = xstrdup(path("vmlinuz-aa64", NULL));
+	assert_int_equal(imagebuild(&j), -1);
+	j = job(path("f", NULL)), j.kernel = xstrdup(path("vmlinuz-nobz", NULL));
+	assert_int_equal(imagebuild(&j), -1);
+	j = job(path("f", NULL)), j.target = targetfind("aarch64");   /* an x86 kernel */
+	assert_int_equal(imagebuild(&j), -1);
+	j = job(path("f", NULL)), j.kernel = xstrdup(path("initrd", NULL));   /* not PE */
 	assert_int_equal(imagebuild(&j), -1);
 	assert_false(exists(path("f", "disk.raw")));
 }
@@ -287,7 +355,7 @@ test_tool_failure(void **state)
 static void
 test_run_missing(void **state)
 {
-	struct runopts o = {.outdir = path("nothing", NULL), .seriallog = "/dev/null"};
+	struct runopts o = {.target = targetfind("x86_64"), .outdir = path("nothing", NULL), .seriallog = "/dev/null"};
 
 	assert_int_equal(runimage(&o), -1);
 }
@@ -297,7 +365,9 @@ test_envbuild(void **state)
 {
 	const char *k = getenv("UNDISTRO_KERNEL"), *i = getenv("UNDISTRO_INITRAMFS");
 	const char *out = getenv("UNDISTRO_IMAGE_OUT"), *e = getenv("SOURCE_DATE_EPOCH");
+	const char *arch = getenv("UNDISTRO_ARCH");
 	struct imagejob j = {
+		.target = arch ? targetfind(arch) : targethost(),
 		.kernel = k, .initramfs = i, .outdir = out, .role = "e2e",
 		.epoch = e ? atoll(e) : EPOCH, .formats = allfmts, .uuidseed = "e2e",
 	};
@@ -312,7 +382,9 @@ test_envboot(void **state)
 {
 	const char *log = getenv("UNDISTRO_BOOT_LOG"), *uefi = getenv("UNDISTRO_BOOT_UEFI");
 	const char *t = getenv("UNDISTRO_BOOT_TIMEOUT");
+	const char *arch = getenv("UNDISTRO_ARCH");
 	struct runopts o = {
+		.target = arch ? targetfind(arch) : targethost(),
 		.outdir = getenv("UNDISTRO_IMAGE_OUT"), .seriallog = log,
 		.uefi = uefi && strcmp(uefi, "1") == 0, .timeout = t ? atoi(t) : 120,
 	};
@@ -328,6 +400,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_cmdline),
+		cmocka_unit_test(test_aarch64),
 		cmocka_unit_test(test_build_reproducible),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_erofs_and_stale),

@@ -22,6 +22,7 @@
 #include "os.h"
 #include "sbom.h"
 #include "solve.h"
+#include "target.h"
 #include "str.h"
 #include "tree.h"
 
@@ -76,7 +77,7 @@ setup(void **state)
 	put("recipes/roles/box.role", "name = box\ndesc = a test box\npackages = sshd, gtk+\n");
 	assert_int_equal(treeload(&t, dir), 0);
 	roleflatten(&t, treerole(&t, "box"), &flat);
-	assert_int_equal(solverole(&t, &flat, &pl), 0);
+	assert_int_equal(solverole(&t, &flat, targethost(), &pl), 0);
 	keys = xcalloc(pl.n, sizeof(*keys));
 	for (size_t i = 0; i < pl.n; i++)
 		snprintf(keys[i], sizeof(keys[i]), "%064zx", i + 1);

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "diag.h"
 #include "solve.h"
+#include "target.h"
 #include "tree.h"
 
 static struct tree t;
@@ -59,7 +60,7 @@ web_plan(void **state)
 
 	load("web");
 	roleflatten(&t, treerole(&t, "web"), &flat);
-	assert_int_equal(solverole(&t, &flat, &pl), 0);
+	assert_int_equal(solverole(&t, &flat, targethost(), &pl), 0);
 	assert_int_equal(pl.n, 6);
 	assert_int_equal(pl.nwaves, 3);
 	assert_int_equal(pl.nruntime, 5);
@@ -101,7 +102,7 @@ sysroot_closure(void **state)
 
 	load("build-only");
 	roleflatten(&t, treerole(&t, "app"), &flat);
-	assert_int_equal(solverole(&t, &flat, &pl), 0);
+	assert_int_equal(solverole(&t, &flat, targethost(), &pl), 0);
 	app = get(&pl, "app");
 	assert_string_equal(names(&pl, app->builddeps, app->nbuilddeps), "linux-headers musl pkgconf bison");
 	assert_string_equal(names(&pl, app->sysroot, app->nsysroot), "linux-headers musl m4 pkgconf bison");
@@ -117,14 +118,14 @@ single_packages(void **state)
 	char *want[] = {"dropbear"}, *bad[] = {"dropbaer"};
 
 	load("web");
-	assert_int_equal(solvepackages(&t, want, 1, &pl), 0);
+	assert_int_equal(solvepackages(&t, want, 1, targethost(), &pl), 0);
 	assert_int_equal(pl.n, 4);   /* linux-headers musl zlib dropbear */
 	assert_int_equal(planfind(&pl, "busybox"), -1);
 	assert_int_equal(planfind(&pl, "linux"), -1);
 	assert_true(get(&pl, "zlib")->runtime);
 	planfree(&pl);
 	diagsilent = 1;
-	assert_int_equal(solvepackages(&t, bad, 1, &pl), -1);
+	assert_int_equal(solvepackages(&t, bad, 1, targethost(), &pl), -1);
 	diagsilent = 0;
 	assert_int_equal(pl.n, 0);
 	treefree(&t);
@@ -147,7 +148,7 @@ failures(void **state)
 		roleflatten(&t, treerole(&t, cases[i][1]), &flat);
 		diagsilent = 1;
 		before = nerrors;
-		assert_int_equal(solverole(&t, &flat, &pl), -1);
+		assert_int_equal(solverole(&t, &flat, targethost(), &pl), -1);
 		diagsilent = 0;
 		assert_int_equal(nerrors, before + 1);
 		assert_int_equal(pl.n, 0);
