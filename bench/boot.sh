@@ -7,7 +7,7 @@
 #  - our whole disk image (SeaBIOS, syslinux, NVMe) to the role's ready line.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$top/out/base}
+out=${1:-$top/out/$(uname -m)/base}
 runs=${2:-5}
 t=$(mktemp -d /tmp/undistro-boot.XXXXXX)
 trap 'rm -rf "$t"' EXIT

@@ -12,46 +12,9 @@ set -eu
 needbuild base
 needbuild web
 t=$(mktemp -d /tmp/e2e-boot.XXXXXX)
-pids=
-cleanup() {
-	for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done
-	rm -rf "$t"
-}
-trap cleanup EXIT
+trap 'bootstop; rm -rf "$t"' EXIT
 chmod 755 "$t"
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-asuser=
-[ "$(id -u)" -ne 0 ] || asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
-
-# boot ROLE NAME [run options...]: start qemu in its own session, wait for
-# the ready line on the serial console
-boot() {
-	role=$1 name=$2
-	shift 2
-	log=$t/$name.log
-	: >"$log"
-	[ -z "$asuser" ] || chown 65534:65534 "$log" "$t"
-	start=$(date +%s)
-	# shellcheck disable=SC2086 # $asuser is empty or a command with arguments
-	setsid env HOME="$E2E" $asuser "$UNDISTRO" -C "${boot_tree:-$TOP}" run -o "$E2E/out/$role" \
-		--serial-log "$log" --timeout 400 "$@" "$role" >"$t/$name.run" 2>&1 &
-	pid=$!
-	pids="$pids $pid"
-	i=0
-	until grep -q "undistro: role $role ready" "$log"; do
-		i=$((i + 1))
-		[ $i -lt 800 ] || { tail -30 "$log"; cat "$t/$name.run"; fail "$name: no ready line after 400 s"; }
-		kill -0 "$pid" 2>/dev/null || { tail -30 "$log"; cat "$t/$name.run"; fail "$name: qemu stopped before the ready line"; }
-		sleep 0.5
-	done
-	echo "$name: ready after $(($(date +%s) - start)) s"
-}
-# stop: end every guest and wait until it is gone (its ports are free again)
-stop() {
-	for p in $pids; do kill -TERM "-$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	pids=
-}
+bootdir=$t
 
 # base under SeaBIOS, with an ssh key handed in at boot
 ssh-keygen -q -t ed25519 -N '' -C undistro-test -f "$t/key"
@@ -70,11 +33,11 @@ if ssh -i "$t/other" -p "$sshport" -o StrictHostKeyChecking=no -o UserKnownHosts
 	-o ConnectTimeout=30 -o BatchMode=yes root@127.0.0.1 true 2>/dev/null; then
 	fail "an unknown key logged in"
 fi
-stop
+bootstop
 
 # base under OVMF
 boot base uefi --uefi
-stop
+bootstop
 
 # web: the page from overlays/web through the forwarded port
 httpport=$(freeport)
@@ -82,7 +45,7 @@ boot web web --port "80:$httpport"
 curl -fsS --max-time 30 "http://127.0.0.1:$httpport/" >"$t/page" || { tail -20 "$t/web.log"; fail "curl"; }
 cmp "$t/page" "$TOP/overlays/web/srv/www/index.html" || fail "web served a different page"
 echo "web: served overlays/web/srv/www/index.html ($(wc -c <"$t/page") bytes)"
-stop
+bootstop
 
 # rootfs = erofs (a role option): base's packages with the root file system
 # on its own read-only erofs partition instead of an initramfs (the image
@@ -102,7 +65,7 @@ sfdisk -d "$E2E/out/ero/disk.raw" | grep -c '^.*: start=' | grep -qx 2 || fail "
 # no initramfs in this image: the ready line can only come from the erofs root
 boot_tree=$t/tree
 boot ero ero
-stop
+bootstop
 boot_tree=$TOP
 
 # the image stage is reproducible: the same role in another directory

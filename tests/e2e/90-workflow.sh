@@ -8,11 +8,12 @@
 #     pull_request only, no job or step releases or tags anything, every
 #     `run:` step calls a script in ci/ that exists, every `uses:` step is
 #     checkout, cache or upload-artifact, the image matrix covers every role
-#     in recipes/roles, and the repro job runs ci/repro.
+#     in recipes/roles and every target undistro knows, and the repro job
+#     runs ci/repro for every target.
 # The two linters are installed from the npm registry into o/npm at the
 # pinned versions below (once; later runs reuse them).
 set -eu
-: "${TOP:?}"
+: "${TOP:?}" "${UNDISTRO:?}"
 cd "$TOP"
 fail() {
 	echo "FAIL: $*"
@@ -48,7 +49,9 @@ if "$npmdir/node_modules/.bin/action-validator" "$tmp/.github/workflows/bad.yml"
 	fail "action-validator accepted a job without runs-on"
 fi
 
-/usr/bin/python3 - "$@" <<'EOF' || fail "workflow rules"
+targets=$("$UNDISTRO" --help | sed -n 's/^targets ([^)]*): //p')
+[ -n "$targets" ] || fail "undistro --help lists no targets"
+UNDISTRO_TARGETS=$targets /usr/bin/python3 - "$@" <<'EOF' || fail "workflow rules"
 import json, os, re, sys
 import yaml
 
@@ -59,6 +62,8 @@ def bad(f, msg):
     print("%s: %s" % (f, msg))
 
 roles = sorted(f[:-5] for f in os.listdir("recipes/roles") if f.endswith(".role"))
+# the targets undistro knows, from its own help (target.c is the one list)
+targets = sorted(os.environ["UNDISTRO_TARGETS"].split(", "))
 allowed_uses = ("actions/checkout@", "actions/cache@", "actions/cache/restore@", "actions/upload-artifact@")
 for f in sys.argv[1:]:
     with open(f) as fh:
@@ -84,7 +89,7 @@ for f in sys.argv[1:]:
                 if not step["uses"].startswith(allowed_uses):
                     bad(f, "%s uses %s (only checkout, cache and upload-artifact)" % (where, step["uses"]))
             elif "run" in step:
-                m = re.fullmatch(r"sh (ci/[a-z0-9-]+)( [^\n;&|`$]*| \$\{\{[^}]*\}\}.*)?\n?", step["run"])
+                m = re.fullmatch(r"sh (ci/[a-z0-9-]+)( (?:[^\n;&|`$]|\$\{\{[^}]*\}\})*)?\n?", step["run"])
                 if not m or not os.path.isfile(m.group(1)):
                     bad(f, "%s runs %r: steps may only call a script in ci/" % (where, step["run"]))
                 else:
@@ -96,10 +101,19 @@ for f in sys.argv[1:]:
     if not matrix.get("arch"):
         bad(f, "the image matrix has no arch")
     cmds = [r for _, r in runs]
-    for want in ("sh ci/install-deps", "sh ci/check", "sh ci/repro base"):
+    for want in ("sh ci/install-deps", "sh ci/check"):
         if want not in cmds:
             bad(f, "no step runs %r" % want)
-    for want in ("sh ci/build-image ${{ matrix.role }}", "sh ci/artifacts ${{ matrix.role }} ${{ matrix.arch }}"):
+    # every target builds, uploads and passes the reproducibility gate
+    if sorted(matrix.get("arch", [])) != targets:
+        bad(f, "the image matrix builds for %s, the targets are %s" % (matrix.get("arch"), targets))
+    repro = w["jobs"].get("repro", {})
+    if sorted(repro.get("strategy", {}).get("matrix", {}).get("arch", [])) != targets:
+        bad(f, "the repro job does not cover the targets %s" % targets)
+    if "sh ci/repro --arch ${{ matrix.arch }} base" not in [r for n, r in runs if n == "repro"]:
+        bad(f, "the repro job does not run ci/repro --arch ${{ matrix.arch }} base")
+    for want in ("sh ci/build-image --arch ${{ matrix.arch }} ${{ matrix.role }}",
+                 "sh ci/artifacts ${{ matrix.role }} ${{ matrix.arch }}"):
         if want not in [r for n, r in runs if n == "image"]:
             bad(f, "the image job does not run %r" % want)
 print("rules: %s" % ("ok" if ok else "broken"))

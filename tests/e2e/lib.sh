@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Shared by the end-to-end tests that use the real roles (sourced).
 # E2E: where 40-build-base.sh builds; as: run as nobody when we are root.
 E2E=$TOP/o/e2e
@@ -22,4 +23,45 @@ e2einit() {
 # needbuild: skip unless 40-build-base.sh produced out/ROLE
 needbuild() {
 	[ -s "$E2E/out/$1/disk.raw" ] || fail "no $E2E/out/$1/disk.raw: tests/e2e/40-build-base.sh must pass first"
+}
+
+# Booting the real images (70-boot.sh, 72-boot-aarch64.sh). Set bootdir (a
+# directory nobody can write to when we are root); boot_out (default
+# $E2E/out), boot_arch (default: undistro's) and boot_tree (default $TOP)
+# choose what boots. `boot ROLE NAME [run options...]` starts qemu in its
+# own session and waits for the ready line on the serial console
+# ($bootdir/NAME.log); `bootstop` ends every guest and waits until it is
+# gone (its ports are free again).
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+asuser=
+[ "$(id -u)" -ne 0 ] || asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+bootpids=
+boot() {
+	role=$1 name=$2
+	shift 2
+	log=${bootdir:?set bootdir first}/$name.log
+	: >"$log"
+	[ -z "$asuser" ] || chown 65534:65534 "$log" "$bootdir"
+	start=$(date +%s)
+	# shellcheck disable=SC2086 # $asuser is empty or a command with arguments
+	setsid env HOME="$E2E" $asuser "$UNDISTRO" -C "${boot_tree:-$TOP}" run ${boot_arch:+--arch "$boot_arch"} \
+		-o "${boot_out:-$E2E/out}/$role" --serial-log "$log" --timeout "${boot_timeout:-400}" "$@" "$role" \
+		>"$bootdir/$name.run" 2>&1 &
+	pid=$!
+	bootpids="$bootpids $pid"
+	i=0
+	until grep -q "undistro: role $role ready" "$log"; do
+		i=$((i + 1))
+		[ $i -lt $((${boot_timeout:-400} * 2)) ] ||
+			{ tail -30 "$log"; cat "$bootdir/$name.run"; fail "$name: no ready line after ${boot_timeout:-400} s"; }
+		kill -0 "$pid" 2>/dev/null ||
+			{ tail -30 "$log"; cat "$bootdir/$name.run"; fail "$name: qemu stopped before the ready line"; }
+		sleep 0.5
+	done
+	echo "$name: ready after $(($(date +%s) - start)) s"
+}
+bootstop() {
+	for p in $bootpids; do kill -TERM "-$p" 2>/dev/null || true; done
+	for p in $bootpids; do wait "$p" 2>/dev/null || true; done
+	bootpids=
 }
