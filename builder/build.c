@@ -799,6 +799,32 @@ setsignals(void (*h)(int))
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* The build-machine tools (recipe `tools`) of every package about to be
+ * built must be on PATH: the sandbox sees the host's /usr, nothing more.
+ * Reports each missing one at its recipe line; returns 0 or -1. */
+static int
+checktools(const struct plan *pl, const enum pstate *st)
+{
+	int ok = 1;
+
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct strlist *t = &pl->pkgs[i].r->tools;
+
+		for (size_t k = 0; st[i] == P_WAIT && k < t->n; k++) {
+			char *p = ospathfind(t->v[k]);
+
+			if (!p) {
+				errat(&t->loc[k], "%s needs the build machine's '%s', which is not on PATH: install it "
+				      "(ci/install-deps installs the tools of the tree's recipes)", pl->pkgs[i].r->name,
+				      t->v[k]);
+				ok = 0;
+			}
+			free(p);
+		}
+	}
+	return ok ? 0 : -1;
+}
+
 int
 buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want)
 {
@@ -822,6 +848,10 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 			s.st[p->sysroot[k]] = s.st[p->sysroot[k]] == P_SKIP ? P_WAIT : s.st[p->sysroot[k]];
 		for (size_t k = 0; k < p->nrundeps; k++)
 			s.st[p->rundeps[k]] = s.st[p->rundeps[k]] == P_SKIP ? P_WAIT : s.st[p->rundeps[k]];
+	}
+	if (checktools(pl, s.st) < 0) {
+		free(s.st), free(s.secs), free(s.jobs);
+		return -1;
 	}
 	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		err("pipe:");

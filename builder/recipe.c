@@ -45,6 +45,7 @@ static const struct field recipefields[] = {
 	{"provides", F_DEPS, offsetof(struct recipe, provides), NOLOC, 0, NULL},
 	{"conflicts", F_DEPS, offsetof(struct recipe, conflicts), NOLOC, 0, NULL},
 	{"keep", F_LIST, offsetof(struct recipe, keep), NOLOC, 0, NULL},
+	{"tools", F_NAMES, offsetof(struct recipe, tools), NOLOC, 0, NULL},
 	{"build", F_SCRIPT, offsetof(struct recipe, build), offsetof(struct recipe, buildloc), 0, NULL},
 	{"install", F_SCRIPT, offsetof(struct recipe, install), offsetof(struct recipe, installloc), REQ, NULL},
 	{"test", F_SCRIPT, offsetof(struct recipe, test), offsetof(struct recipe, testloc), 0, NULL},

@@ -79,6 +79,9 @@ struct recipe {
 	struct patch *patches;
 	size_t npatches;
 	struct strlist keep;
+	struct strlist tools;     /* programs of the build machine its scripts run
+	                           * (bison, perl...): found on PATH before it builds;
+	                           * build-depends are target libraries for its sysroot */
 	char *build, *install, *test;
 	struct loc loc, nameloc, versionloc, buildloc, installloc, testloc;
 };

@@ -127,3 +127,15 @@ u build --packages r >"$t/out6" 2>&1 || { cat "$t/out6"; fail "run after kills";
 u build --packages r >"$t/out7" 2>&1
 if grep -q building "$t/out7"; then fail "not complete after kills"; fi
 echo "8 kills: store consistent, next run completed"
+
+# `tools`: a build-machine program a recipe needs is looked up before the
+# build starts; a missing one is named at its recipe line (exit 4)
+recipe tl "" ""
+sed -i 's/^toolchain = host$/toolchain = host\ntools = sh, no-such-tool-here/' "$t/tree/recipes/tl.recipe"
+own
+st=0; u build --packages tl >"$t/out8" 2>&1 || st=$?
+[ "$st" = 4 ] || { cat "$t/out8"; fail "missing tool: exit $st, want 4"; }
+grep -q "tl.recipe:7:.*'no-such-tool-here', which is not on PATH" "$t/out8" || { cat "$t/out8"; fail "missing tool not named at its line"; }
+grep -q "'sh'" "$t/out8" && fail "sh reported missing"
+[ ! -e "$t/work/$(uname -m)/tl" ] || fail "the build started although a tool is missing"
+echo "tools: a missing one is named at its recipe line before building"
