@@ -142,7 +142,8 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 			return -1;
 		sha256init(&h);
 		/* 2: info records the recipe path relative to the tree; 3: the
-		 * target's build environment (CROSS_COMPILE, TARGET_EXEC...) */
+		 * target's build environment (CROSS_COMPILE, TARGET_EXEC...);
+		 * archives carry zstd checksums, info their sha256 (store.h) */
 		addkey(&h, "undistro-key", "3");
 		sha256hex(p->r->hash, rh);
 		addkey(&h, "recipe", rh);
@@ -842,7 +843,7 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 
 		if (want && !want[i] && s.st[i] != P_WAIT)
 			continue;
-		s.st[i] = storehas(cfg->store, keys[i]) ? P_DONE : P_WAIT;
+		s.st[i] = storehas(cfg->store, keys[i], p->r->name) ? P_DONE : P_WAIT;
 		s.tobuild += s.st[i] == P_WAIT;
 		for (size_t k = 0; k < p->nsysroot; k++)
 			s.st[p->sysroot[k]] = s.st[p->sysroot[k]] == P_SKIP ? P_WAIT : s.st[p->sysroot[k]];

@@ -22,11 +22,15 @@
 
 enum {
 	RETRIES = 3,            /* after the first attempt; delays 1, 2, 4 s */
-	CONNECTTIMEOUT = 30,    /* seconds */
-	LOWSPEED = 1024,        /* bytes/s, sustained for LOWSPEEDTIME, aborts */
-	LOWSPEEDTIME = 60,
+	CONNECTTIMEOUT = 15,    /* seconds */
+	LOWSPEED = 8192,        /* bytes/s, sustained for cfg->lowspeedtime, aborts */
 	STALELINK = 60,         /* seconds before a stray symlink in tmp/ is removed */
 };
+
+/* The defaults of fetchcfg's bounds (fetch.h). */
+#define MAXSIZE (2LL << 30)
+#define TIMEOUT 1800L
+#define LOWSPEEDTIME 30L
 
 /* One file to get into the cache, known by its hash. */
 struct want {
@@ -36,6 +40,8 @@ struct want {
 	const struct strlist *urls;  /* upstream, or NULL */
 	const char *debian, *debianversion;
 	struct buf why;              /* "  ORIGIN: reason\n" per failed attempt */
+	long long max;               /* refuse a file larger than this (bytes) */
+	int declared;                /* max is the recipe's size, not the default */
 };
 
 /* A file being written into CACHE/tmp, hashed as it is written. While open,
@@ -379,6 +385,7 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 	char *names[2] = {xasprintf("%s/%s", dir, w->file), xasprintf("%s/sha256/%s", dir, w->sha256)};
 	char chunk[65536];
 	struct sink s;
+	struct stat st;
 	ssize_t n;
 	int i, fd, found = 0, r = -1;
 
@@ -394,6 +401,12 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 		}
 		found = 1;
 		note(w, "trying mirror %s", names[i]);
+		if (fstat(fd, &st) == 0 && st.st_size > w->max) {
+			failed(w, names[i], "%lld bytes, larger than %lld bytes (%s); refused", (long long)st.st_size,
+			       w->max, w->declared ? "the source's size" : "the default limit, UNDISTRO_FETCH_MAX_SIZE");
+			close(fd);
+			continue;
+		}
 		if (sinkopen(cfg, w->file, &s) < 0) {
 			close(fd);
 			break;
@@ -419,12 +432,15 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 	return r;
 }
 
-/* The progress bar of one transfer, drawn on stderr when it is a terminal. */
+/* One transfer: its progress bar, drawn on stderr when it is a terminal,
+ * and its size bound. */
 struct xfer {
 	struct sink *s;
 	const char *file;
 	double last;
 	int drawn;
+	long long max;
+	int toobig;     /* the body went past max: refused, not retried */
 };
 
 static double
@@ -441,6 +457,12 @@ curlwrite(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 
+	/* at once, not when the download ends: a server streaming zeros must
+	 * not fill the cache's disk */
+	if (x->s->n + size * n > (unsigned long long)x->max) {
+		x->toobig = 1;
+		return 0;
+	}
 	return sinkwrite(x->s, p, size * n) < 0 ? 0 : size * n;
 }
 
@@ -466,12 +488,14 @@ curlprogress(void *arg, curl_off_t total, curl_off_t got, curl_off_t ut, curl_of
 	return 0;
 }
 
-/* Worth retrying: the network or the server may do better in a moment. */
+/* Worth retrying: the network or the server may do better in a moment. A
+ * timeout is not: a stalled or crawling server has already cost its whole
+ * bound, and the next backend may be fine. */
 static int
 transient(CURLcode c, long http)
 {
 	switch (c) {
-	case CURLE_COULDNT_CONNECT: case CURLE_OPERATION_TIMEDOUT: case CURLE_PARTIAL_FILE:
+	case CURLE_COULDNT_CONNECT: case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING:
 	case CURLE_SSL_CONNECT_ERROR: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
 		return 1;
@@ -483,7 +507,7 @@ transient(CURLcode c, long http)
 }
 
 static CURL *
-curlsetup(struct xfer *x, const char *url, char *errbuf)
+curlsetup(const struct fetchcfg *cfg, struct xfer *x, const char *url, char *errbuf)
 {
 	static int ready;
 	CURL *h;
@@ -500,7 +524,9 @@ curlsetup(struct xfer *x, const char *url, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECTTIMEOUT);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)LOWSPEED);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)LOWSPEEDTIME);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)(cfg->lowspeedtime > 0 ? cfg->lowspeedtime : LOWSPEEDTIME));
+	/* a Content-Length above the bound is refused before any byte */
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "undistro");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -514,13 +540,35 @@ curlsetup(struct xfer *x, const char *url, char *errbuf)
 	return h;
 }
 
-/* Download url with retries; the sink receives the last attempt's bytes. */
+/* Why a transfer failed, and what to do about it. */
+static void
+xferfailed(const struct fetchcfg *cfg, struct want *w, const struct xfer *x, const char *url, CURLcode rc,
+           const char *msg, int retried)
+{
+	long lst = (long)(cfg->lowspeedtime > 0 ? cfg->lowspeedtime : LOWSPEEDTIME);
+
+	if (x->toobig || rc == CURLE_FILESIZE_EXCEEDED)
+		failed(w, url, "larger than %lld bytes, %s; refused", w->max,
+		       w->declared ? "the source's size: check the URL, or correct size"
+		                   : "the default limit: declare the file's size = BYTES in the source block, "
+		                     "or raise UNDISTRO_FETCH_MAX_SIZE");
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		failed(w, url, "%s (bounds: below %d bytes/s for %ld s, %ld s in all; UNDISTRO_FETCH_LOW_SPEED_TIME, "
+		       "UNDISTRO_FETCH_TIMEOUT); try a mirror (UNDISTRO_MIRRORS) or later", msg, LOWSPEED, lst,
+		       (long)(cfg->timeout > 0 ? cfg->timeout : TIMEOUT));
+	else
+		failed(w, url, "%s%s", msg, retried ? " (gave up after retries)" : "");
+}
+
+/* Download url with retries, within the total time bound; the sink
+ * receives the last attempt's bytes. */
 static int
-download(struct want *w, struct sink *s, const char *url)
+download(const struct fetchcfg *cfg, struct want *w, struct sink *s, const char *url)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct xfer x = {s, w->file, 0, 0};
-	CURL *h = curlsetup(&x, url, errbuf);
+	struct xfer x = {s, w->file, 0, 0, w->max, 0};
+	CURL *h = curlsetup(cfg, &x, url, errbuf);
+	double deadline = now() + (double)(cfg->timeout > 0 ? cfg->timeout : TIMEOUT);
 	CURLcode rc;
 	long http = 0;
 	int attempt;
@@ -531,6 +579,8 @@ download(struct want *w, struct sink *s, const char *url)
 	}
 	for (attempt = 0;; attempt++) {
 		errbuf[0] = '\0';
+		/* what is left of the bound, rounded up: never 0, which means none */
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(deadline - now()) + 1L);
 		rc = curl_easy_perform(h);
 		if (x.drawn)
 			fputs("\r\033[K", stderr), x.drawn = 0;
@@ -541,9 +591,8 @@ download(struct want *w, struct sink *s, const char *url)
 			failed(w, url, "cannot write %s: %s", s->tmp, strerror(s->err));
 			break;
 		}
-		if (attempt == RETRIES || !transient(rc, http)) {
-			failed(w, url, "%s%s", errbuf[0] ? errbuf : curl_easy_strerror(rc),
-			       attempt ? " (gave up after retries)" : "");
+		if (attempt == RETRIES || x.toobig || !transient(rc, http) || now() + (1 << attempt) >= deadline) {
+			xferfailed(cfg, w, &x, url, rc, errbuf[0] ? errbuf : curl_easy_strerror(rc), attempt > 0);
 			break;
 		}
 		note(w, "%s: %s; retry %d of %d in %d s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc),
@@ -566,7 +615,7 @@ tryurl(const struct fetchcfg *cfg, struct want *w, const char *url)
 	note(w, "trying %s", url);
 	if (sinkopen(cfg, w->file, &s) < 0)
 		return -1;
-	if (download(w, &s, url) < 0) {
+	if (download(cfg, w, &s, url) < 0) {
 		sinkdiscard(&s);
 		return -1;
 	}
@@ -843,6 +892,8 @@ fetchwant(const struct fetchcfg *cfg, struct want *w, char **path)
 {
 	size_t i;
 
+	if (w->max <= 0)
+		w->max = cfg->maxsize > 0 ? cfg->maxsize : MAXSIZE;
 	if (cacheprepare(cfg) < 0)
 		return -1;
 	if (trycache(cfg, w, path))
@@ -894,7 +945,11 @@ sourcevalid(const struct source *src)
 int
 fetchsource(const struct fetchcfg *cfg, const struct recipe *r, const struct source *src, char **path)
 {
-	struct want w = {src->file, src->sha256, hashloc(src), &src->urls, src->debian, src->debianversion, {0}};
+	struct want w = {
+		.file = src->file, .sha256 = src->sha256, .loc = hashloc(src), .urls = &src->urls,
+		.debian = src->debian, .debianversion = src->debianversion,
+		.max = src->size, .declared = src->size > 0,
+	};
 	int rc;
 
 	*path = NULL;
@@ -1023,7 +1078,8 @@ tarmember(const char *tar, const char *name, struct sink *s)
 static int
 debiantar(struct arena *a, const struct source *src, const struct patch *p, struct want *dw)
 {
-	struct want pick = {src->file, src->sha256, &p->loc, NULL, src->debian, src->debianversion, {0}};
+	struct want pick = {.file = src->file, .sha256 = src->sha256, .loc = &p->loc, .debian = src->debian,
+	                    .debianversion = src->debianversion};
 	struct buf why = {0};
 	struct srcfile *v;
 	const char *version;
@@ -1037,7 +1093,8 @@ debiantar(struct arena *a, const struct source *src, const struct patch *p, stru
 	version = srcpick(&pick, v, n, &why);
 	for (i = 0; version && i < n; i++) {
 		if (!strcmp(v[i].version, version) && strstr(v[i].name, ".debian.tar.")) {
-			*dw = (struct want){v[i].name, v[i].sha256, &p->loc, NULL, src->debian, version, {0}};
+			*dw = (struct want){.file = v[i].name, .sha256 = v[i].sha256, .loc = &p->loc, .debian = src->debian,
+			                    .debianversion = version};
 			return 0;
 		}
 	}
@@ -1050,7 +1107,7 @@ debiantar(struct arena *a, const struct source *src, const struct patch *p, stru
 int
 fetchdebianfile(const struct fetchcfg *cfg, const struct source *src, const struct patch *p, char **path)
 {
-	struct want pw = {p->file, p->sha256, &p->loc, NULL, NULL, NULL, {0}}, dw;
+	struct want pw = {.file = p->file, .sha256 = p->sha256, .loc = &p->loc}, dw;
 	struct arena a = {0};
 	struct sink s;
 	char *tar = NULL, *member = NULL, *origin = NULL;
@@ -1116,6 +1173,27 @@ splitwords(const char *s, const char ***v, size_t *n)
 	}
 }
 
+/* A positive whole number from the environment into *v, unless *v is set
+ * already; -1 (reported) for anything else. */
+static int
+envbound(const char *var, long long *v)
+{
+	const char *e = getenv(var);
+	char *end;
+	long long n;
+
+	if (*v > 0 || !e || !*e)
+		return 0;
+	errno = 0;
+	n = strtoll(e, &end, 10);
+	if (errno || *end || n <= 0 || e[0] < '0' || e[0] > '9') {
+		err("%s must be a positive whole number, not '%s'", var, e);
+		return -1;
+	}
+	*v = n;
+	return 0;
+}
+
 int
 fetchcfgenv(struct fetchcfg *cfg)
 {
@@ -1146,5 +1224,9 @@ fetchcfgenv(struct fetchcfg *cfg)
 		cfg->mirrors = v;
 		cfg->nmirrors = n;
 	}
+	if (envbound("UNDISTRO_FETCH_MAX_SIZE", &cfg->maxsize) < 0 ||
+	    envbound("UNDISTRO_FETCH_TIMEOUT", &cfg->timeout) < 0 ||
+	    envbound("UNDISTRO_FETCH_LOW_SPEED_TIME", &cfg->lowspeedtime) < 0)
+		return -1;
 	return 0;
 }

@@ -20,15 +20,21 @@
  *   1. the cache;
  *   2. mirrors: directories or http(s)/file URL prefixes holding files as
  *      PREFIX/FILE or PREFIX/sha256/HEX (a cache directory is a mirror);
- *   3. the source's upstream URLs (libcurl: redirects to http(s) only, 30 s
- *      connect timeout, aborted below 1 KiB/s for 60 s, 3 retries after 1, 2
- *      and 4 s for transient failures — connection, timeout, truncation, HTTP
- *      408/429/5xx — but not for 404 or an unknown host; a progress bar when
- *      stderr is a terminal);
+ *   3. the source's upstream URLs (libcurl: redirects to http(s) only, 15 s
+ *      connect timeout, aborted below 8 KiB/s for cfg->lowspeedtime, each
+ *      URL's attempts together bounded by cfg->timeout; 3 retries after 1, 2
+ *      and 4 s for transient failures — connection refused, truncation, HTTP
+ *      408/429/5xx — but not for a timeout (a stalled or crawling server has
+ *      had its chance: on to the next backend), 404 or an unknown host; a
+ *      progress bar when stderr is a terminal);
  *   4. the Debian source archive: `apt-cache showsrc` (local, no network)
  *      picks the version carrying a file with the wanted hash (or checks the
  *      pinned one), then `apt-get source --download-only` into a temporary
  *      directory under CACHE/tmp; only a file with the wanted hash is kept.
+ * Every download (URLs and mirror directories) is bounded in size: the
+ * source's `size`, else cfg->maxsize. A larger one is refused as soon as its
+ * Content-Length or its bytes so far pass the bound, and is not retried.
+ * A failed download's partial file in CACHE/tmp is removed at once.
  * A file with the wrong hash is deleted and reported (warning: recipe
  * file:line, expected and actual hash, origin); the next backend is tried.
  * When all fail, one error at the source's sha256 line lists every attempt.
@@ -46,13 +52,19 @@ struct fetchcfg {
 	size_t nmirrors;
 	int offline;                  /* use the cache only */
 	int verbose;                  /* also log cache hits */
+	/* bounds of a download; 0 for the default */
+	long long maxsize;            /* bytes, for sources without size (2 GiB) */
+	long long timeout;            /* seconds per URL, retries included (1800) */
+	long long lowspeedtime;       /* seconds below 8 KiB/s that abort (30) */
 };
 
 /* Complete cfg from the environment: cache (when NULL) from UNDISTRO_CACHE,
  * else $XDG_CACHE_HOME/undistro, else $HOME/.cache/undistro; mirrors (when
  * nmirrors is 0, so a command-line list replaces the environment's) from
- * UNDISTRO_MIRRORS, separated by white space. Strings are allocated for the
- * life of the process. */
+ * UNDISTRO_MIRRORS, separated by white space; the bounds left 0 from
+ * UNDISTRO_FETCH_MAX_SIZE, UNDISTRO_FETCH_TIMEOUT and
+ * UNDISTRO_FETCH_LOW_SPEED_TIME (positive whole numbers; -1, reported, for
+ * anything else). Strings are allocated for the life of the process. */
 int fetchcfgenv(struct fetchcfg *);
 /* Get src (of recipe r) into the cache, verified; *path receives the cached
  * file's name (malloc'd). */

@@ -58,6 +58,7 @@ static const struct field sourcefields[] = {
 	{"debian", F_STR, offsetof(struct source, debian), NOLOC, 0, NULL},
 	{"dest", F_PATH, offsetof(struct source, dest), NOLOC, 0, NULL},
 	{"strip", F_BOOL, offsetof(struct source, strip), NOLOC, 0, NULL},
+	{"size", F_INT, offsetof(struct source, size), NOLOC, 0, NULL},
 };
 
 static const struct field patchfields[] = {

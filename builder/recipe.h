@@ -37,6 +37,7 @@ struct source {
 	char *debianversion;
 	char *dest;       /* subdirectory of the source dir to unpack into, or NULL */
 	int strip;        /* strip the archive's single top-level directory (default 1) */
+	long size;        /* the file's size in bytes, bounding its download; 0: not declared */
 	struct loc loc, sha256loc;
 };
 

@@ -488,17 +488,24 @@ readpkg(struct fs *fs, int pi)
 	struct archive_entry *ae;
 	int r, bad = 0;
 
+	if (storeverify(fs->job->store, fs->job->pkgs[pi].key) < 0) {
+		archive_read_free(ar);
+		free(apath);
+		return -1;
+	}
 	archive_read_support_filter_all(ar);
 	archive_read_support_format_tar(ar);
+	/* a read error after storeverify is damage its stamp cannot see (zstd's
+	 * checksum): the entry goes, and the next run rebuilds it */
 	if (archive_read_open_filename(ar, apath, CHUNK) != ARCHIVE_OK) {
-		err("cannot read package %s: %s", fs->job->pkgs[pi].r->name, archive_error_string(ar));
+		storedamaged(fs->job->store, fs->job->pkgs[pi].key, archive_error_string(ar));
 		bad = 1;
 	} else {
 		while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK)
 			if (pkgentry(fs, pi, ar, ae, apath) < 0)
 				bad = 1;
 		if (r != ARCHIVE_EOF) {
-			err("%s: %s", apath, archive_error_string(ar));
+			storedamaged(fs->job->store, fs->job->pkgs[pi].key, archive_error_string(ar));
 			bad = 1;
 		}
 	}

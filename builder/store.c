@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 #include "alloc.h"
 #include "diag.h"
 #include "os.h"
@@ -18,7 +19,7 @@
 
 /* zstd level for package archives: they are intermediate, so favour speed;
  * the role's final archives use 19. */
-#define STORE_ZSTD_LEVEL "zstd:compression-level=6"
+#define STORE_ZSTD_LEVEL 6
 
 static int
 storelock(struct store *s)
@@ -78,14 +79,241 @@ storeclose(struct store *s)
 	s->lock = -1;
 }
 
-int
-storehas(const struct store *s, const char *key)
+/* A whole small file, quietly: the checks below turn failures into a
+ * reason ("manifest: No such file or directory"), not into errors. */
+static int
+slurp(const char *path, struct buf *b)
 {
-	char *p = xasprintf("%s/pkg/%s/manifest", s->dir, key);
-	int r = exists(p);
+	char chunk[4096];
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return -1;
+		}
+		bufaddn(b, chunk, (size_t)r);
+	}
+	close(fd);
+	bufaddn(b, "", 0);
+	return 0;
+}
+
+/* The sha256 of a file, quietly (errno set on failure). */
+static int
+hashpath(const char *path, char hex[65])
+{
+	struct sha256 h;
+	char chunk[65536];
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	sha256init(&h);
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			close(fd);
+			sha256final(&h, (unsigned char[32]){0});
+			errno = e;
+			return -1;
+		}
+		sha256add(&h, chunk, (size_t)r);
+	}
+	close(fd);
+	sha256finalhex(&h, hex);
+	return 0;
+}
+
+/* The value of "KEY VALUE" line tag in info text, copied into v (size n);
+ * empty when absent. */
+static void
+infoget(const char *text, const char *tag, char *v, size_t n)
+{
+	size_t tl = strlen(tag);
+
+	v[0] = '\0';
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (!strncmp(l, tag, tl) && l[tl] == ' ') {
+			size_t k = strcspn(l + tl + 1, "\n");
+
+			snprintf(v, n, "%.*s", (int)k, l + tl + 1);
+			return;
+		}
+	}
+}
+
+/* The identity of a file as far as the verification cache is concerned:
+ * any write changes its ctime, which no program can set back, and moving
+ * another file into its place changes its inode. */
+static void
+stampadd(struct buf *b, const struct stat *st)
+{
+	bufprintf(b, "%ju %ju %jd %jd.%09ld %jd.%09ld\n", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+	          (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+	          (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+/* What an entry's verification depends on (the archive, the manifest and
+ * the info that records their hashes); -1 (errno) when a file is missing. The name of the failing file goes to *what. */
+static int
+stamp(const char *dir, struct buf *b, const char **what)
+{
+	static const char *const files[] = {"pkg.tar.zst", "manifest", "info"};
+	struct stat st;
+
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s/%s", dir, files[i]);
+		int r = stat(p, &st);
+
+		free(p);
+		*what = files[i];
+		if (r < 0)
+			return -1;
+		stampadd(b, &st);
+	}
+	return 0;
+}
+
+/* Check the entry pkg/KEY: 1 when complete and intact, 0 when absent, -1
+ * when damaged, with the reason in why. The archive and the manifest are
+ * hashed only when their stamp (see stampadd) differs from the one the last
+ * verification wrote to the entry's "verified" file, so a no-op run costs a
+ * few stats and small reads per entry, not a read of every archive. *name
+ * receives the package's name from info when there is one (malloc'd). */
+static int
+entrycheck(const struct store *s, const char *key, struct buf *why, char **name)
+{
+	char *dir = xasprintf("%s/pkg/%s", s->dir, key), *p = NULL, v[80], want[80], hex[65];
+	struct buf info = {0}, cur = {0}, old = {0};
+	const char *what = "";
+	struct stat st;
+	int r = -1;
+
+	*name = NULL;
+	if (stat(dir, &st) < 0 && errno == ENOENT) {
+		r = 0;
+		goto out;
+	}
+	p = xasprintf("%s/info", dir);
+	if (slurp(p, &info) < 0) {
+		bufprintf(why, "info: %s", strerror(errno));
+		goto out;
+	}
+	infoget(info.p, "name", v, sizeof(v));
+	*name = v[0] ? xstrdup(v) : NULL;
+	infoget(info.p, "key", v, sizeof(v));
+	if (strcmp(v, key)) {
+		bufprintf(why, "its info is for key '%s'", v);
+		goto out;
+	}
+	if (stamp(dir, &cur, &what) < 0) {
+		bufprintf(why, "%s: %s", what, strerror(errno));
+		goto out;
+	}
 	free(p);
+	p = xasprintf("%s/verified", dir);
+	if (slurp(p, &old) == 0 && !strcmp(old.p, cur.p)) {
+		r = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		const char *file = i ? "manifest" : "pkg.tar.zst", *tag = i ? "manifest-sha256" : "archive-sha256";
+		char *f = xasprintf("%s/%s", dir, file);
+		int h = hashpath(f, hex);
+
+		free(f);
+		infoget(info.p, tag, want, sizeof(want));
+		if (!want[0]) {
+			bufprintf(why, "its info records no %s", tag);
+			goto out;
+		}
+		if (h < 0) {
+			bufprintf(why, "%s: %s", file, strerror(errno));
+			goto out;
+		}
+		if (strcmp(hex, want)) {
+			bufprintf(why, "%s has sha256 %s, the entry records %s", file, hex, want);
+			goto out;
+		}
+	}
+	/* a failed write only costs the next run a hash */
+	writeatomic(p, cur.p, cur.n, 0644);
+	r = 1;
+out:
+	free(dir);
+	free(p);
+	buffree(&info);
+	buffree(&cur);
+	buffree(&old);
 	return r;
+}
+
+int
+storehas(const struct store *s, const char *key, const char *name)
+{
+	struct buf why = {0};
+	char *n;
+	int r = entrycheck(s, key, &why, &n);
+
+	if (r < 0)
+		warn("store entry %s (%s) is damaged (%s): rebuilding", key, name, why.p);
+	free(n);
+	buffree(&why);
+	return r > 0;
+}
+
+/* Take pkg/KEY out of the store (into tmp/, emptied by the next storeopen):
+ * the next run finds it missing and builds it again. */
+static void
+storedrop(const struct store *s, const char *key)
+{
+	char *final = xasprintf("%s/pkg/%s", s->dir, key), *old = xasprintf("%s/tmp/%s.damaged.XXXXXX", s->dir, key);
+
+	if (mkdtemp(old) && rename(final, old) < 0)
+		rmdir(old);
+	free(final);
+	free(old);
+}
+
+int
+storeverify(const struct store *s, const char *key)
+{
+	struct buf why = {0};
+	char *name;
+	int r = entrycheck(s, key, &why, &name);
+
+	if (r == 0)
+		err("store entry %s is missing from %s/pkg: run the build again to rebuild it", key, s->dir);
+	else if (r < 0)
+		storedamaged(s, key, why.p);
+	free(name);
+	buffree(&why);
+	return r > 0 ? 0 : -1;
+}
+
+void
+storedamaged(const struct store *s, const char *key, const char *why)
+{
+	char *p = xasprintf("%s/pkg/%s/info", s->dir, key), v[80] = "";
+	struct buf info = {0};
+
+	if (slurp(p, &info) == 0)
+		infoget(info.p, "name", v, sizeof(v));
+	storedrop(s, key);
+	err("store entry %s (%s) is damaged (%s): removed it; run the build again to rebuild it", key,
+	    v[0] ? v : "?", why);
+	buffree(&info);
+	free(p);
 }
 
 char *
@@ -239,23 +467,79 @@ out:
 	return r;
 }
 
-/* Write destdir as a deterministic tar.zst at path, and the manifest text. */
+/* The archive's compressed stream: libarchive writes the tar into zout,
+ * which compresses it with content checksums (every reader verifies them
+ * while decompressing; libarchive 3.6's zstd filter cannot ask for them)
+ * and hashes the compressed bytes, the sha256 the entry records. */
+struct zout {
+	int fd;
+	const char *path;
+	ZSTD_CCtx *c;
+	struct sha256 h;
+	char ob[65536];
+};
+
 static int
-pack(const char *destdir, const char *path, long long epoch, struct buf *man)
+zput(struct zout *z, const void *p, size_t n, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = {p, n, 0};
+	size_t rem;
+
+	do {
+		ZSTD_outBuffer out = {z->ob, sizeof(z->ob), 0};
+
+		rem = ZSTD_compressStream2(z->c, &out, &in, mode);
+		if (ZSTD_isError(rem)) {
+			err("%s: zstd: %s", z->path, ZSTD_getErrorName(rem));
+			return -1;
+		}
+		sha256add(&z->h, z->ob, out.pos);
+		for (size_t off = 0; off < out.pos;) {
+			ssize_t w = write(z->fd, z->ob + off, out.pos - off);
+
+			if (w < 0 && errno != EINTR) {
+				err("write %s:", z->path);
+				return -1;
+			}
+			off += w > 0 ? (size_t)w : 0;
+		}
+	} while (mode == ZSTD_e_end ? rem != 0 : in.pos < in.size);
+	return 0;
+}
+
+static la_ssize_t
+zwrite(struct archive *a, void *arg, const void *p, size_t n)
+{
+	return zput(arg, p, n, ZSTD_e_continue) < 0 ? -1 : (la_ssize_t)n;
+}
+
+/* Write destdir as a deterministic tar.zst at path, the manifest text, and
+ * the archive's sha256 into hex. */
+static int
+pack(const char *destdir, const char *path, long long epoch, struct buf *man, char hex[65])
 {
 	struct walk w = {0};
 	struct archive *a = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
+	struct zout *z = xcalloc(1, sizeof(*z));
 	int r = -1;
 
+	z->path = path;
+	sha256init(&z->h);
+	z->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	z->c = ZSTD_createCCtx();
+	if (z->fd < 0 || !z->c) {
+		err("cannot write %s:", path);
+		goto out;
+	}
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, STORE_ZSTD_LEVEL);
+	ZSTD_CCtx_setParameter(z->c, ZSTD_c_checksumFlag, 1);
 	if (walkdir(destdir, "", &w) < 0)
 		goto out;
 	if (w.n)
 		qsort(w.paths, w.n, sizeof(*w.paths), cmpstr);
 	archive_write_set_format_pax_restricted(a);
-	archive_write_add_filter_zstd(a);
-	if (archive_write_set_options(a, STORE_ZSTD_LEVEL) != ARCHIVE_OK ||
-	    archive_write_open_filename(a, path) != ARCHIVE_OK) {
+	if (archive_write_open(a, z, NULL, zwrite, NULL) != ARCHIVE_OK) {
 		err("cannot write %s: %s", path, archive_error_string(a));
 		goto out;
 	}
@@ -266,8 +550,22 @@ pack(const char *destdir, const char *path, long long epoch, struct buf *man)
 		err("cannot finish %s: %s", path, archive_error_string(a));
 		goto out;
 	}
+	if (zput(z, "", 0, ZSTD_e_end) < 0)
+		goto out;
+	if (fsync(z->fd) < 0) {
+		err("fsync %s:", path);
+		goto out;
+	}
 	r = 0;
 out:
+	if (r == 0)
+		sha256finalhex(&z->h, hex);
+	else
+		sha256final(&z->h, (unsigned char[32]){0});
+	if (z->fd >= 0)
+		close(z->fd);
+	ZSTD_freeCCtx(z->c);
+	free(z);
 	archive_entry_free(e);
 	archive_write_free(a);
 	for (size_t i = 0; i < w.n; i++)
@@ -276,17 +574,39 @@ out:
 	return r;
 }
 
+/* Write the entry's files into the directory tmp: the archive, the
+ * manifest, info with the hashes of both, and the verification stamp. */
 static int
-syncfile(const char *path)
+entrywrite(const char *tmp, const char *destdir, long long epoch, const char *info)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	char *arch = xasprintf("%s/pkg.tar.zst", tmp), *man = xasprintf("%s/manifest", tmp);
+	char *inf = xasprintf("%s/info", tmp), *ver = xasprintf("%s/verified", tmp), ahex[65], mhex[65];
+	struct buf m = {0}, i = {0}, st = {0};
+	const char *what;
+	struct sha256 h;
+	int r = -1;
 
-	if (fd < 0 || fsync(fd) < 0) {
-		err("fsync %s:", path);
-		r = -1;
+	if (pack(destdir, arch, epoch, &m, ahex) < 0 || writeatomic(man, m.p ? m.p : "", m.n, 0644) < 0)
+		goto out;
+	sha256init(&h);
+	sha256add(&h, m.p ? m.p : "", m.n);
+	sha256finalhex(&h, mhex);
+	bufprintf(&i, "%sarchive-sha256 %s\nmanifest-sha256 %s\n", info, ahex, mhex);
+	if (writeatomic(inf, i.p, i.n, 0644) < 0)
+		goto out;
+	if (stamp(tmp, &st, &what) < 0) {
+		err("stat %s/%s:", tmp, what);
+		goto out;
 	}
-	if (fd >= 0)
-		close(fd);
+	r = writeatomic(ver, st.p, st.n, 0644);
+out:
+	free(arch);
+	free(man);
+	free(inf);
+	free(ver);
+	buffree(&m);
+	buffree(&i);
+	buffree(&st);
 	return r;
 }
 
@@ -294,23 +614,24 @@ int
 storeadd(const struct store *s, const char *key, const char *destdir, long long epoch, const char *info)
 {
 	char *tmp = xasprintf("%s/tmp/%s.XXXXXX", s->dir, key), *final = xasprintf("%s/pkg/%s", s->dir, key);
-	char *arch = NULL, *man = NULL, *inf = NULL;
-	struct buf m = {0};
+	char *old = xasprintf("%s/tmp/%s.old.XXXXXX", s->dir, key);
 	int r = -1;
 
-	if (!mkdtemp(tmp)) {
+	if (!mkdtemp(tmp) || !mkdtemp(old)) {
 		err("cannot create a directory in %s/tmp:", s->dir);
 		goto out;
 	}
-	arch = xasprintf("%s/pkg.tar.zst", tmp);
-	man = xasprintf("%s/manifest", tmp);
-	inf = xasprintf("%s/info", tmp);
-	if (pack(destdir, arch, epoch, &m) < 0 || syncfile(arch) < 0 ||
-	    writeatomic(man, m.p ? m.p : "", m.n, 0644) < 0 || writeatomic(inf, info, strlen(info), 0644) < 0)
+	if (entrywrite(tmp, destdir, epoch, info) < 0)
 		goto out;
 	chmod(tmp, 0755);
-	/* the rename publishes the entry whole; a concurrent run may have won */
-	if (rename(tmp, final) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+	/* a damaged entry in the way moves aside first (onto the empty old);
+	 * the store's lock keeps other runs out, so between the two renames
+	 * the key is only missing, never partial */
+	if (rename(final, old) < 0 && errno != ENOENT) {
+		err("cannot move the damaged %s aside to %s:", final, old);
+		goto out;
+	}
+	if (rename(tmp, final) < 0) {
 		err("cannot move %s to %s:", tmp, final);
 		goto out;
 	}
@@ -318,12 +639,11 @@ storeadd(const struct store *s, const char *key, const char *destdir, long long 
 out:
 	if (exists(tmp))
 		rmtree(tmp);
+	if (exists(old))
+		rmtree(old);
 	free(tmp);
 	free(final);
-	free(arch);
-	free(man);
-	free(inf);
-	buffree(&m);
+	free(old);
 	return r;
 }
 
@@ -342,14 +662,16 @@ storeextract(const struct store *s, const char *key, const char *dir)
 	char *path = storearchive(s, key);
 	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry *e;
-	int r = -1, st;
+	int r = -1, st, damaged = 0;
 
+	if (storeverify(s, key) < 0)
+		goto out;
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
 	                                  ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS);
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-		err("cannot open %s: %s", path, archive_error_string(a));
+		damaged = 1;
 		goto out;
 	}
 	while ((st = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
@@ -357,7 +679,8 @@ storeextract(const struct store *s, const char *key, const char *dir)
 		char *full;
 
 		if (!p || !safepath(p)) {
-			err("%s: unsafe entry '%s': the store is damaged; remove %s/pkg/%s", path, p ? p : "", s->dir, key);
+			archive_set_error(a, EINVAL, "unsafe entry '%s'", p ? p : "");
+			damaged = 1;
 			goto out;
 		}
 		full = xasprintf("%s/%s", dir, p);
@@ -377,7 +700,9 @@ storeextract(const struct store *s, const char *key, const char *dir)
 				if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK)
 					break;
 			if (st != ARCHIVE_EOF) {
-				err("%s: cannot extract '%s': %s", path, p, archive_error_string(st == ARCHIVE_OK ? w : a));
+				damaged = st != ARCHIVE_OK;
+				if (!damaged)
+					err("%s: cannot extract '%s': %s", path, p, archive_error_string(w));
 				goto out;
 			}
 		}
@@ -387,10 +712,14 @@ storeextract(const struct store *s, const char *key, const char *dir)
 		}
 	}
 	if (st != ARCHIVE_EOF)
-		err("%s: %s", path, archive_error_string(a));
+		damaged = 1;
 	else
 		r = 0;
 out:
+	/* the entry passed storeverify: a read error now is damage below the
+	 * file system (zstd's checksum) or a change since */
+	if (damaged)
+		storedamaged(s, key, archive_error_string(a) ? archive_error_string(a) : "unreadable archive");
 	archive_read_free(a);
 	archive_write_free(w);
 	free(path);

@@ -8,13 +8,27 @@
  *   STORE/pkg/<key>/manifest      one line per entry, sorted:
  *                                 "TYPE MODE SIZE SHA256 PATH[ -> TARGET]"
  *                                 TYPE f d l, MODE octal, SHA256 "-" for non-files
- *   STORE/pkg/<key>/info          "name NAME\nversion EVR\nkey KEY\n" and the
- *                                 key's inputs, for people
+ *   STORE/pkg/<key>/info          "name NAME\nversion EVR\nkey KEY\n", the
+ *                                 key's inputs (for people), and last
+ *                                 "archive-sha256 HEX\nmanifest-sha256 HEX\n"
+ *   STORE/pkg/<key>/verified      the verification cache: device, inode,
+ *                                 size, mtime and ctime of pkg.tar.zst,
+ *                                 manifest and info when they were last
+ *                                 found to match those hashes
  *
  * <key> is 64 hex digits (build.c computes it from everything that can change
  * the output). An entry is assembled in STORE/tmp/ and renamed into place, so
  * a key present under pkg/ is always complete; stale tmp/ entries from killed
- * runs are removed by storeopen. */
+ * runs are removed by storeopen.
+ *
+ * The store is not trusted: an entry is checked (storehas, storeverify)
+ * before it counts as present and before it is read. The check stats the
+ * three files; only when that stamp differs from "verified" (a new entry, a
+ * file written or replaced since) are the archive and manifest hashed and
+ * compared with info. Damage below the file system (which leaves the stamp
+ * alone) is caught by the zstd frames' content checksums when the archive is
+ * read; whoever reads an archive reports a read error through storedamaged,
+ * which takes the entry out so that the next run rebuilds it. */
 
 struct store {
 	char *dir;
@@ -24,17 +38,26 @@ struct store {
 /* Open (creating) the store at dir, waiting for its lock; removes what a
  * killed run left in tmp/. */
 int storeopen(struct store *, const char *dir);
-/* Nonzero when key is in the store. */
-int storehas(const struct store *, const char *key);
+/* Nonzero when key is in the store, complete and intact. A damaged entry
+ * (a file missing, a hash that does not match) counts as missing, with a
+ * warning naming it and the package name; storeadd replaces it. */
+int storehas(const struct store *, const char *key, const char *name);
+/* 0 when key is in the store, complete and intact; else -1, reported, and a
+ * damaged entry is taken out of the store (see storedamaged). */
+int storeverify(const struct store *, const char *key);
+/* Report key's entry as damaged (why: what was found) and take it out of
+ * the store, so that the next run builds it again. */
+void storedamaged(const struct store *, const char *key, const char *why);
 /* STORE/pkg/<key>/pkg.tar.zst and .../manifest (malloc'd). */
 char *storearchive(const struct store *, const char *key);
 char *storemanifest(const struct store *, const char *key);
-/* Pack the tree destdir into the store under key, atomically; info is
- * written as the info file. Files keep their permission bits (setuid/setgid
+/* Pack the tree destdir into the store under key, atomically, replacing a
+ * damaged entry; info is the start of the info file. Files keep their permission bits (setuid/setgid
  * allowed: packages may need them), owners become 0:0, mtimes epoch.
  * Returns 0 or -1 (reported; nothing under pkg/<key>). */
 int storeadd(const struct store *, const char *key, const char *destdir, long long epoch, const char *info);
-/* Unpack key's archive into dir (for build sysroots). */
+/* Verify key's entry and unpack its archive into dir (for build sysroots);
+ * 0 or -1 (reported; a damaged entry is taken out, see storedamaged). */
 int storeextract(const struct store *, const char *key, const char *dir);
 /* Free. */
 void storeclose(struct store *);

@@ -10,6 +10,9 @@ stdout once listening; appends each request's path to LOG. Paths:
   /slow/NAME         the file in 4 KiB pieces every 50 ms
   /flaky/K/NAME      503 for the first K requests of this path, then the file
   /redirect/NAME     302 to /files/NAME
+  /endless/RATE/NAME no Content-Length, zeros forever, RATE bytes/s (0: as
+                     fast as the client takes them); NAME need not exist
+  /stall/NAME        Content-Length of the file, its first KiB, then silence
   anything else      404
 """
 import http.server
@@ -52,8 +55,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = counts[self.path]
         parts = self.path.split("/")[1:]
         kind, name = parts[0], parts[-1]
+        if kind == "endless":
+            self.endless(int(parts[1]))
+            return
         data = self.body(name)
-        if data is None or kind not in ("files", "truncated", "short", "slow", "flaky", "redirect"):
+        if data is None or kind not in ("files", "truncated", "short", "slow", "flaky", "redirect", "stall"):
             self.send(404, b"not found\n")
             self.wfile.write(b"not found\n")
             return
@@ -82,6 +88,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(data)
             elif kind == "redirect":
                 self.send(302, b"", extra=[("Location", "/files/" + name)])
+            elif kind == "stall":
+                self.send(200, data)
+                self.wfile.write(data[:1024])
+                self.wfile.flush()
+                time.sleep(3600)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def endless(self, rate):
+        self.send(200, length=False)
+        chunk = b"\0" * (rate // 8 if rate else 65536)
+        try:
+            while True:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                if rate:
+                    time.sleep(0.125)
         except (BrokenPipeError, ConnectionResetError):
             pass
 

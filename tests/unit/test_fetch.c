@@ -620,6 +620,117 @@ test_no_backend(void **state)
 	free(msg);
 }
 
+static double
+secs(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* fetchsource of s, which must fail within limit seconds after one
+ * request, naming the recipe line, url and want; nothing left in tmp/. */
+static void
+mustfail(struct source *s, const char *u, double limit, const char *want)
+{
+	char *path, *msg;
+	int before = nrequests();
+	double t0 = secs();
+
+	capbegin();
+	assert_int_equal(fetchsource(&cfg, &rec, s, &path), -1);
+	msg = capend();
+	assert_true(secs() - t0 < limit);
+	assert_null(path);
+	assert_int_equal(nrequests(), before + 1);
+	assert_non_null(strstr(msg, "recipes/t.recipe:7:2: cannot fetch"));
+	assert_non_null(strstr(msg, u));
+	assert_non_null(strstr(msg, want));
+	assert_int_equal(nentries("sha256"), 0);
+	assert_int_equal(nentries("tmp"), 0);
+	free(msg);
+}
+
+/* A server streaming zeros forever: refused at the size bound, at once. */
+static void
+test_endless(void **state)
+{
+	struct testsrc t;
+	struct source *s = mksrc(&t, "good.tar.gz", goodsha, url("endless/0", "good.tar.gz"), NULL);
+
+	cfg.maxsize = 1 << 20;
+	mustfail(s, t.urls[0], 5, "larger than 1048576 bytes, the default limit: declare the file's size");
+	freesrc(&t);
+}
+
+/* A file larger than the source's size: refused on its Content-Length;
+ * the exact size passes. */
+static void
+test_declared_size(void **state)
+{
+	struct testsrc t;
+	struct source *s = mksrc(&t, "big.bin", bigsha, url("files", "big.bin"), NULL);
+	char *path;
+
+	s->size = 1000;
+	mustfail(s, t.urls[0], 5, "larger than 1000 bytes, the source's size");
+	s->size = 4 << 20;
+	assert_int_equal(fetchsource(&cfg, &rec, s, &path), 0);
+	assert_cached(path, bigsha);
+	free(path);
+	freesrc(&t);
+}
+
+/* 2 KB/s forever: below the low-speed bound, aborted after its time, and
+ * not retried. */
+static void
+test_trickle(void **state)
+{
+	struct testsrc t;
+	struct source *s = mksrc(&t, "good.tar.gz", goodsha, url("endless/2048", "good.tar.gz"), NULL);
+
+	cfg.lowspeedtime = 2;
+	mustfail(s, t.urls[0], 6, "UNDISTRO_FETCH_LOW_SPEED_TIME");
+	freesrc(&t);
+}
+
+/* Fast enough, but endless: the total time bound ends it. */
+static void
+test_total_timeout(void **state)
+{
+	struct testsrc t;
+	struct source *s = mksrc(&t, "good.tar.gz", goodsha, url("endless/65536", "good.tar.gz"), NULL);
+
+	cfg.timeout = 2;
+	mustfail(s, t.urls[0], 6, "UNDISTRO_FETCH_TIMEOUT");
+	freesrc(&t);
+}
+
+/* A server that stalls after the first KiB costs its low-speed time once;
+ * then the next URL is tried. */
+static void
+test_stall_next(void **state)
+{
+	struct testsrc t;
+	struct source *s = mksrc(&t, "good.tar.gz", goodsha, url("stall", "good.tar.gz"), url("files", "good.tar.gz"));
+	char *path, *msg;
+	double t0 = secs();
+
+	cfg.lowspeedtime = 2;
+	capbegin();
+	assert_int_equal(fetchsource(&cfg, &rec, s, &path), 0);
+	msg = capend();
+	assert_true(secs() - t0 < 6);
+	assert_cached(path, goodsha);
+	assert_non_null(strstr(msg, t.urls[0]));
+	assert_null(strstr(msg, "retry"));
+	assert_int_equal(nentries("tmp"), 0);
+	free(msg);
+	free(path);
+	freesrc(&t);
+}
+
 static void
 freecfg(struct fetchcfg *c)
 {
@@ -667,6 +778,26 @@ test_cfgenv(void **state)
 	assert_string_equal(c.cache, want);
 	free(want);
 	freecfg(&c);
+	unsetenv("UNDISTRO_CACHE");
+	/* the download bounds */
+	setenv("UNDISTRO_CACHE", "/x/cache", 1);
+	setenv("UNDISTRO_FETCH_MAX_SIZE", "1000", 1);
+	setenv("UNDISTRO_FETCH_TIMEOUT", "20", 1);
+	setenv("UNDISTRO_FETCH_LOW_SPEED_TIME", "3", 1);
+	assert_int_equal(fetchcfgenv(&c), 0);
+	assert_int_equal(c.maxsize, 1000);
+	assert_int_equal(c.timeout, 20);
+	assert_int_equal(c.lowspeedtime, 3);
+	freecfg(&c);
+	setenv("UNDISTRO_FETCH_TIMEOUT", "-5", 1);
+	assert_int_equal(fetchcfgenv(&c), -1);
+	freecfg(&c);
+	setenv("UNDISTRO_FETCH_TIMEOUT", "10s", 1);
+	assert_int_equal(fetchcfgenv(&c), -1);
+	freecfg(&c);
+	unsetenv("UNDISTRO_FETCH_MAX_SIZE");
+	unsetenv("UNDISTRO_FETCH_TIMEOUT");
+	unsetenv("UNDISTRO_FETCH_LOW_SPEED_TIME");
 	unsetenv("UNDISTRO_CACHE");
 }
 
@@ -807,6 +938,11 @@ main(void)
 		T(test_kill9),
 		T(test_clean_keeps_locked),
 		T(test_no_backend),
+		T(test_endless),
+		T(test_declared_size),
+		T(test_trickle),
+		T(test_total_timeout),
+		T(test_stall_next),
 		T(test_cfgenv),
 		T(test_debian_musl),
 		T(test_debian_missing_version),

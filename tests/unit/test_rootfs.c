@@ -95,8 +95,12 @@ pack(const char *name)
 	snprintf(key, 65, "%s", name);
 	for (size_t i = strlen(key); i < 64; i++)
 		key[i] = '0' + (char)(i % 10);
-	if (!storehas(&st, key))
-		assert_int_equal(storeadd(&st, key, P("src/%s", name), EPOCH, "test"), 0);
+	if (!storehas(&st, key, name)) {
+		char *info = xasprintf("name %s\nkey %s\n", name, key);
+
+		assert_int_equal(storeadd(&st, key, P("src/%s", name), EPOCH, info), 0);
+		free(info);
+	}
 	return key;
 }
 
