@@ -455,7 +455,13 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 	    mkdirp(d.home, 0755) < 0)
 		return EXIT_SYSTEM;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (prepsources(cfg, p->r, &d) < 0 || preppatches(cfg, p->r, &d) < 0)
+	/* a refused archive (a bomb, a path escape) leaves part of itself:
+	 * nothing of it is worth keeping, and a bomb's part is gigabytes */
+	if (prepsources(cfg, p->r, &d) < 0) {
+		rmtree(d.w);
+		return EXIT_BUILD;
+	}
+	if (preppatches(cfg, p->r, &d) < 0)
 		return EXIT_BUILD;
 	for (size_t k = 0; k < p->nsysroot; k++)
 		if (storeextract(cfg->store, keys[p->sysroot[k]], d.sysroot) < 0)
@@ -793,7 +799,7 @@ int
 buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want)
 {
 	struct sched s = {cfg, pl, keys, NULL, NULL, 0, 0, 0, isatty(2), 0, 0, NULL};
-	int rc;
+	int rc, worklock = -1, loglock = -1;
 
 	if (mkdirp(cfg->work, 0755) < 0 || mkdirp(cfg->logs, 0755) < 0)
 		return -1;
@@ -813,9 +819,18 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 		for (size_t k = 0; k < p->nrundeps; k++)
 			s.st[p->rundeps[k]] = s.st[p->rundeps[k]] == P_SKIP ? P_WAIT : s.st[p->rundeps[k]];
 	}
+	/* two runs with different stores share the work and log directories:
+	 * one builds in them at a time. Locks are taken in one order (store,
+	 * work, logs) and have distinct names, as the directories may be one. */
+	if (s.tobuild && ((worklock = oslock(cfg->work, ".work.lock", "work directory")) < 0 ||
+	                  (loglock = oslock(cfg->logs, ".logs.lock", "log directory")) < 0)) {
+		rc = -1;
+		goto out;
+	}
 	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		err("pipe:");
-		return -1;
+		rc = -1;
+		goto out;
 	}
 	setsignals(onsignal);
 	rc = loop(&s);
@@ -825,6 +840,11 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 	summary(&s);
 	if (rc == 0 && s.failed)
 		rc = s.sysfail ? -1 : 1;
+out:
+	if (worklock >= 0)
+		close(worklock);
+	if (loglock >= 0)
+		close(loglock);
 	free(s.st);
 	free(s.secs);
 	free(s.jobs);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -284,6 +285,29 @@ rmtree(const char *path)
 	char *argv[] = {"chmod", "-R", "u+rwx", (char *)path, NULL};
 	osrun(argv, NULL, NULL, -1);
 	return nftw(path, rmone, 32, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
+}
+
+int
+oslock(const char *dir, const char *name, const char *what)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		err("cannot open %s:", p);
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		warn("waiting for another undistro that uses the %s %s", what, dir);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				err("cannot lock %s:", p);
+				close(fd);
+				fd = -1;
+				break;
+			}
+		}
+	}
+	free(p);
+	return fd;
 }
 
 int

@@ -48,6 +48,10 @@ struct bind {
  * sandbox could not be set up (reported). */
 int osrunsandboxed(const struct bind *, size_t n, const char *cwd, char *const argv[],
                    char *const env[], int outfd);
+/* Lock dir against other undistro runs (an flock on dir/name), waiting with
+ * a message naming what (e.g. "work directory") and dir while another holds
+ * it. Returns the fd that holds the lock until closed, or -1. */
+int oslock(const char *dir, const char *name, const char *what);
 /* Nonzero when path exists (lstat). */
 int exists(const char *path);
 /* Append /usr/sbin and /sbin to PATH when missing: the image tools
