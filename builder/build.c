@@ -681,7 +681,7 @@ jobinput(struct sched *s, size_t k)
 {
 	struct job *j = &s->jobs[k];
 	char buf[16384];
-	ssize_t n = read(j->fd, buf, sizeof(buf));
+	ssize_t n = read(j->fd, buf, sizeof(buf)), w;
 
 	if (n < 0 && errno == EINTR)
 		return;
@@ -689,8 +689,11 @@ jobinput(struct sched *s, size_t k)
 		finishjob(s, k);
 		return;
 	}
-	if (write(j->log, buf, (size_t)n) != n)
-		warn("cannot write the log of %s:", s->pl->pkgs[j->pkg].r->name);
+	if ((w = write(j->log, buf, (size_t)n)) != n) {
+		if (w >= 0)
+			errno = ENOSPC;  /* a short write to a file: the next one says why */
+		warn("cannot write %s/%s.log:", s->cfg->logs, s->pl->pkgs[j->pkg].r->name);
+	}
 	if (!s->cfg->verbose)
 		return;
 	bufaddn(&j->line, buf, (size_t)n);

@@ -33,7 +33,7 @@ spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int err
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none;
+	sigset_t none, dfl;
 	pid_t pid;
 	int e;
 
@@ -48,7 +48,11 @@ spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int err
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	/* main ignores SIGXFSZ for itself only */
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGXFSZ);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env ? env : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -393,6 +397,7 @@ sandboxchild(const struct bind *b, size_t n, char **v, char *const env[], int ou
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGXFSZ, SIG_DFL);  /* main ignores it for itself only */
 	if (null < 0 || dup2(null, 0) < 0 || (outfd >= 0 && (dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0))) {
 		err("cannot set up the sandbox's standard files:");
 		goto fail;

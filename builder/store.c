@@ -20,6 +20,23 @@
  * the role's final archives use 19. */
 #define STORE_ZSTD_LEVEL "zstd:compression-level=6"
 
+/* libarchive's message with the system's reason when it has one: its
+ * "Write error" says neither. Thread-local: rootfs compresses in threads. */
+static const char *
+archerr(struct archive *a)
+{
+	static _Thread_local char buf[512];
+	const char *s = archive_error_string(a);
+	int e = archive_errno(a);
+
+	s = s ? s : "unknown error";
+	if (e > 0 && !strstr(s, strerror(e)))
+		snprintf(buf, sizeof(buf), "%s: %s", s, strerror(e));
+	else
+		snprintf(buf, sizeof(buf), "%s", s);
+	return buf;
+}
+
 static int
 storelock(struct store *s)
 {
@@ -152,7 +169,7 @@ cmpstr(const void *a, const void *b)
 
 /* Write one file's data into the archive, hashing it; 0 or -1. */
 static int
-packdata(struct archive *a, const char *full, char hex[65])
+packdata(struct archive *a, const char *path, const char *full, char hex[65])
 {
 	struct sha256 h;
 	char buf[65536];
@@ -167,7 +184,7 @@ packdata(struct archive *a, const char *full, char hex[65])
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		sha256add(&h, buf, (size_t)r);
 		if (archive_write_data(a, buf, (size_t)r) != r) {
-			err("writing %s into the package: %s", full, archive_error_string(a));
+			err("cannot write %s (adding %s): %s", path, full, archerr(a));
 			break;
 		}
 	}
@@ -180,7 +197,7 @@ packdata(struct archive *a, const char *full, char hex[65])
 
 /* Add one path of destdir to the archive and its line to the manifest. */
 static int
-packone(struct archive *a, struct archive_entry *e, const char *destdir, const char *rel,
+packone(struct archive *a, const char *path, struct archive_entry *e, const char *destdir, const char *rel,
         long long epoch, struct buf *man)
 {
 	char *full = xasprintf("%s/%s", destdir, rel), hex[65] = "-", target[4096];
@@ -223,10 +240,10 @@ packone(struct archive *a, struct archive_entry *e, const char *destdir, const c
 		goto out;
 	}
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		err("packing %s: %s", full, archive_error_string(a));
+		err("cannot write %s (adding %s): %s", path, full, archerr(a));
 		goto out;
 	}
-	if (type == 'f' && packdata(a, full, hex) < 0)
+	if (type == 'f' && packdata(a, path, full, hex) < 0)
 		goto out;
 	bufprintf(man, "%c %04o %lld %s %s", type, type == 'l' ? 0777 : (unsigned)(st.st_mode & 07777),
 	          type == 'f' ? (long long)st.st_size : 0LL, hex, rel);
@@ -256,14 +273,14 @@ pack(const char *destdir, const char *path, long long epoch, struct buf *man)
 	archive_write_add_filter_zstd(a);
 	if (archive_write_set_options(a, STORE_ZSTD_LEVEL) != ARCHIVE_OK ||
 	    archive_write_open_filename(a, path) != ARCHIVE_OK) {
-		err("cannot write %s: %s", path, archive_error_string(a));
+		err("cannot write %s: %s", path, archerr(a));
 		goto out;
 	}
 	for (size_t i = 0; i < w.n; i++)
-		if (packone(a, e, destdir, w.paths[i], epoch, man) < 0)
+		if (packone(a, path, e, destdir, w.paths[i], epoch, man) < 0)
 			goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		err("cannot finish %s: %s", path, archive_error_string(a));
+		err("cannot finish %s: %s", path, archerr(a));
 		goto out;
 	}
 	r = 0;
@@ -365,7 +382,7 @@ storeextract(const struct store *s, const char *key, const char *dir)
 		free(full);
 		/* two packages may both own a directory; files must not collide */
 		if (archive_write_header(w, e) != ARCHIVE_OK) {
-			err("%s: cannot extract '%s': %s", path, p, archive_error_string(w));
+			err("%s: cannot extract '%s' into %s: %s", path, p, dir, archerr(w));
 			goto out;
 		}
 		if (archive_entry_size(e) > 0) {
@@ -377,12 +394,12 @@ storeextract(const struct store *s, const char *key, const char *dir)
 				if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK)
 					break;
 			if (st != ARCHIVE_EOF) {
-				err("%s: cannot extract '%s': %s", path, p, archive_error_string(st == ARCHIVE_OK ? w : a));
+				err("%s: cannot extract '%s' into %s: %s", path, p, dir, archerr(st == ARCHIVE_OK ? w : a));
 				goto out;
 			}
 		}
 		if (archive_write_finish_entry(w) != ARCHIVE_OK) {
-			err("%s: cannot finish '%s': %s", path, p, archive_error_string(w));
+			err("%s: cannot finish '%s' in %s: %s", path, p, dir, archerr(w));
 			goto out;
 		}
 	}

@@ -3,12 +3,18 @@
 #  - two runs with different stores but one work and log directory: the
 #    second waits for the first (and says so), neither breaks the other;
 #  - a source archive refused while unpacking (a path escape after some good
-#    entries) leaves nothing in the work directory.
-# Runs as nobody when root.
+#    entries) leaves nothing in the work directory;
+#  - a store that cannot be written (a full tmpfs when root; a file size
+#    limit, EFBIG, for anyone) fails with exit 4 and a message naming the
+#    path and the system's error, not libarchive's bare "Write error", and
+#    leaves no store entry.
+# Runs as nobody when root, except the full tmpfs, which needs root to mount.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 t=$(mktemp -d /tmp/undistro-faults.XXXXXX)
-trap 'rm -rf "$t"' EXIT
+mnt=
+cleanup() { [ -z "$mnt" ] || umount "$mnt" 2>/dev/null || true; rm -rf "$t"; }
+trap cleanup EXIT
 chmod 755 "$t"
 cd "$t"
 as=
@@ -77,3 +83,35 @@ grep -q "bad-1.0.tar.gz: entry '.*escape'" "$t/b1" || { cat "$t/b1"; fail "no me
 [ ! -e "$t/work/bad" ] || { find "$t/work/bad"; fail "the refused archive left $t/work/bad"; }
 { [ ! -e "$t/escape" ] && [ ! -e "$t/work/escape" ]; } || fail "the escape was written"
 echo "refused archive: exit 3, nothing left in the work directory"
+
+# --- a store that cannot be written: the path and the reason
+# big: two incompressible 600 KiB files, so the archive (1.2 MiB) exceeds
+# limits that each file fits in
+# shellcheck disable=SC2016 # for the recipe
+recipe big 'head -c 614400 /dev/urandom >"$DESTDIR/a"; head -c 614400 /dev/urandom >"$DESTDIR/b"'
+own
+st=0
+(ulimit -f 2000 && ustore "$t/store3" build --packages rbig) >"$t/c1" 2>&1 || st=$?
+[ "$st" = 4 ] || { cat "$t/c1"; fail "file size limit: exit $st, want 4"; }
+grep -q "$t/store3/tmp/.*: File too large" "$t/c1" || { cat "$t/c1"; fail "no message naming the store path and EFBIG"; }
+! grep -q "Write error$" "$t/c1" || { cat "$t/c1"; fail "a bare 'Write error'"; }
+[ -z "$(ls "$t/store3/pkg")" ] || fail "an entry in the store after a failed write"
+grep "File too large" "$t/c1" | head -n 3
+echo "file size limit (EFBIG): exit 4, path and reason named, no store entry"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "not root: the full-disk case (a 1 MiB tmpfs as the store) needs root to mount; skipped"
+	exit 0
+fi
+mnt="$t/store4"
+mkdir -p "$mnt"
+mount -t tmpfs -o size=1m tmpfs "$mnt"
+chown 65534:65534 "$mnt"
+st=0
+ustore "$mnt" build --packages rbig >"$t/d1" 2>&1 || st=$?
+[ "$st" = 4 ] || { cat "$t/d1"; fail "full disk: exit $st, want 4"; }
+grep -q "$mnt/tmp/.*: No space left on device" "$t/d1" || { cat "$t/d1"; fail "no message naming the store path and ENOSPC"; }
+! grep -q "Write error$" "$t/d1" || { cat "$t/d1"; fail "a bare 'Write error'"; }
+[ -z "$(ls "$mnt/pkg")" ] || fail "an entry in the store after a full disk"
+grep "No space left" "$t/d1" | head -n 3
+echo "full disk (1 MiB tmpfs store): exit 4, path and reason named, no store entry"
