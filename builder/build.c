@@ -466,7 +466,13 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 	    mkdirp(d.home, 0755) < 0)
 		return EXIT_SYSTEM;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (prepsources(cfg, p->r, &d) < 0 || preppatches(cfg, p->r, &d) < 0)
+	/* a refused archive (a bomb, a path escape) leaves part of itself:
+	 * nothing of it is worth keeping, and a bomb's part is gigabytes */
+	if (prepsources(cfg, p->r, &d) < 0) {
+		rmtree(d.w);
+		return EXIT_BUILD;
+	}
+	if (preppatches(cfg, p->r, &d) < 0)
 		return EXIT_BUILD;
 	for (size_t k = 0; k < p->nsysroot; k++)
 		if (storeextract(cfg->store, keys[p->sysroot[k]], d.sysroot) < 0)
@@ -686,7 +692,7 @@ jobinput(struct sched *s, size_t k)
 {
 	struct job *j = &s->jobs[k];
 	char buf[16384];
-	ssize_t n = read(j->fd, buf, sizeof(buf));
+	ssize_t n = read(j->fd, buf, sizeof(buf)), w;
 
 	if (n < 0 && errno == EINTR)
 		return;
@@ -694,8 +700,11 @@ jobinput(struct sched *s, size_t k)
 		finishjob(s, k);
 		return;
 	}
-	if (write(j->log, buf, (size_t)n) != n)
-		warn("cannot write the log of %s:", s->pl->pkgs[j->pkg].r->name);
+	if ((w = write(j->log, buf, (size_t)n)) != n) {
+		if (w >= 0)
+			errno = ENOSPC;  /* a short write to a file: the next one says why */
+		warn("cannot write %s/%s.log:", s->cfg->logs, s->pl->pkgs[j->pkg].r->name);
+	}
 	if (!s->cfg->verbose)
 		return;
 	bufaddn(&j->line, buf, (size_t)n);
@@ -830,7 +839,7 @@ int
 buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want)
 {
 	struct sched s = {cfg, pl, keys, NULL, NULL, 0, 0, 0, isatty(2), 0, 0, NULL};
-	int rc;
+	int rc, worklock = -1, loglock = -1;
 
 	if (mkdirp(cfg->work, 0755) < 0 || mkdirp(cfg->logs, 0755) < 0)
 		return -1;
@@ -851,12 +860,21 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 			s.st[p->rundeps[k]] = s.st[p->rundeps[k]] == P_SKIP ? P_WAIT : s.st[p->rundeps[k]];
 	}
 	if (checktools(pl, s.st) < 0) {
-		free(s.st), free(s.secs), free(s.jobs);
-		return -1;
+		rc = -1;
+		goto out;
+	}
+	/* two runs with different stores share the work and log directories:
+	 * one builds in them at a time. Locks are taken in one order (store,
+	 * work, logs) and have distinct names, as the directories may be one. */
+	if (s.tobuild && ((worklock = oslock(cfg->work, ".work.lock", "work directory")) < 0 ||
+	                  (loglock = oslock(cfg->logs, ".logs.lock", "log directory")) < 0)) {
+		rc = -1;
+		goto out;
 	}
 	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		err("pipe:");
-		return -1;
+		rc = -1;
+		goto out;
 	}
 	setsignals(onsignal);
 	rc = loop(&s);
@@ -866,6 +884,11 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 	summary(&s);
 	if (rc == 0 && s.failed)
 		rc = s.sysfail ? -1 : 1;
+out:
+	if (worklock >= 0)
+		close(worklock);
+	if (loglock >= 0)
+		close(loglock);
 	free(s.st);
 	free(s.secs);
 	free(s.jobs);

@@ -1,5 +1,6 @@
 /* undistro: build minimal per-role images from one recipe tree.
  * main() only parses global options and dispatches to a subcommand. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,10 @@ main(int argc, char **argv)
 	char *end;
 	int i;
 
+	/* past a file size limit a write fails with EFBIG, which the writer
+	 * reports with the path, instead of killing us without a word
+	 * (children get the default back: os.c) */
+	signal(SIGXFSZ, SIG_IGN);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <sched.h>
 #include <libgen.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,7 +33,7 @@ spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int err
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none;
+	sigset_t none, dfl;
 	pid_t pid;
 	int e;
 
@@ -43,7 +48,11 @@ spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int err
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	/* main ignores SIGXFSZ for itself only */
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGXFSZ);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env ? env : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -283,6 +292,29 @@ rmtree(const char *path)
 }
 
 int
+oslock(const char *dir, const char *name, const char *what)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		err("cannot open %s:", p);
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		warn("waiting for another undistro that uses the %s %s", what, dir);
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				err("cannot lock %s:", p);
+				close(fd);
+				fd = -1;
+				break;
+			}
+		}
+	}
+	free(p);
+	return fd;
+}
+
+int
 exists(const char *path)
 {
 	struct stat st;
@@ -290,28 +322,140 @@ exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+/* When root starts undistro, builds run as the kernel's overflow ids
+ * ("nobody"): an id that owns nothing a build can see. bubblewrap started by
+ * root keeps every capability and maps the sandbox's uid to host root, so a
+ * script could remount its read-only binds, and read what only root may
+ * (/etc/shadow); started by nobody it gets the same sandbox as any user. */
+#define SANDBOX_ID 65534
+
+/* Where the root sandbox's binds are staged: a tmpfs over /tmp in a private
+ * mount namespace of the process that becomes bwrap (the host's /tmp is
+ * untouched). bwrap resolves its sources by name as nobody, and the work
+ * directory may lie under a directory nobody cannot search (/root/.cache). */
+#define STAGE "/tmp"
+
+static int
+chownone(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (lchown(path, SANDBOX_ID, SANDBOX_ID) < 0) {
+		err("chown %s:", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the forked child, as root: each bind's source mounted at STAGE/N, where
+ * nobody can reach it by name. Sources are opened before STAGE is covered,
+ * as they may lie below it. The namespace dies with bwrap. */
+static int
+stagebinds(const struct bind *b, size_t n)
+{
+	int *fd = xcalloc(n + 1, sizeof(*fd)), r = -1;
+	char at[64], from[64];
+	size_t i, k = 0;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		err("cannot make a private mount namespace for the sandbox:");
+		goto out;
+	}
+	/* opened in the new namespace: a bind's source must belong to it */
+	for (; k < n; k++) {
+		if ((fd[k] = open(b[k].src, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			err("cannot open %s:", b[k].src);
+			goto out;
+		}
+	}
+	if (mount("undistro", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0) {
+		err("cannot mount a tmpfs on " STAGE " for the sandbox:");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(at, sizeof(at), STAGE "/%zu", i);
+		snprintf(from, sizeof(from), "/proc/self/fd/%d", fd[i]);
+		if (mkdir(at, 0755) < 0 || mount(from, at, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			err("cannot stage %s for the sandbox:", b[i].src);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	while (k-- > 0)
+		close(fd[k]);
+	free(fd);
+	return r;
+}
+
+/* The forked child that becomes bwrap; never returns. A byte on the
+ * close-on-exec pipe efd tells the parent it failed before the exec (and
+ * said why on stderr). */
+static void
+sandboxchild(const struct bind *b, size_t n, char **v, char *const env[], int outfd, int efd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGXFSZ, SIG_DFL);  /* main ignores it for itself only */
+	if (null < 0 || dup2(null, 0) < 0 || (outfd >= 0 && (dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0))) {
+		err("cannot set up the sandbox's standard files:");
+		goto fail;
+	}
+	if (geteuid() == 0) {
+		if (stagebinds(b, n) < 0)
+			goto fail;
+		/* from root to nobody: every capability goes with the uid */
+		if (setgroups(0, NULL) < 0 || setresgid(SANDBOX_ID, SANDBOX_ID, SANDBOX_ID) < 0 ||
+		    setresuid(SANDBOX_ID, SANDBOX_ID, SANDBOX_ID) < 0) {
+			err("cannot drop to uid %d for the sandbox:", SANDBOX_ID);
+			goto fail;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		err("cannot set no_new_privs for the sandbox:");
+		goto fail;
+	}
+	execvpe(v[0], v, env ? env : environ);
+	err("cannot run %s:", v[0]);
+fail:
+	fflush(stderr);
+	ssize_t w = write(efd, "x", 1);
+	(void)w;  /* nothing more to do if the parent is gone */
+	_exit(127);
+}
+
 int
 osrunsandboxed(const struct bind *b, size_t n, const char *cwd, char *const argv[], char *const env[], int outfd)
 {
 	static const char *const fixed[] = {
-		"bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "undistro",
+		"bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+		"--die-with-parent", "--new-session", "--hostname", "undistro",
 		"--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
 		"--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
 		"--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
 		"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), nargv = 0, k = 0;
-	char **v;
-	int r;
+	int root = geteuid() == 0, efd[2], r = -1;
+	char **v, **staged, c;
+	ssize_t failed;
+	pid_t pid;
 
 	while (argv[nargv])
 		nargv++;
+	/* the rw binds hold only what this build made: they become nobody's */
+	for (size_t i = 0; root && i < n; i++)
+		if (b[i].rw && nftw(b[i].src, chownone, 32, FTW_PHYS | FTW_MOUNT) != 0)
+			return -1;
+	staged = xcalloc(n + 1, sizeof(*staged));
 	v = xcalloc(nfixed + 3 * n + 3 + nargv + 1, sizeof(*v));
 	for (size_t i = 0; i < nfixed; i++)
 		v[k++] = (char *)fixed[i];
 	for (size_t i = 0; i < n; i++) {
+		staged[i] = root ? xasprintf(STAGE "/%zu", i) : xstrdup(b[i].src);
 		v[k++] = b[i].rw ? "--bind" : "--ro-bind";
-		v[k++] = (char *)b[i].src;
+		v[k++] = staged[i];
 		v[k++] = (char *)b[i].dst;
 	}
 	v[k++] = "--chdir";
@@ -319,7 +463,33 @@ osrunsandboxed(const struct bind *b, size_t n, const char *cwd, char *const argv
 	v[k++] = "--";
 	for (size_t i = 0; i < nargv; i++)
 		v[k++] = argv[i];
-	r = osrun(v, env, NULL, outfd);
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe2(efd, O_CLOEXEC) < 0) {
+		err("pipe:");
+		goto out;
+	}
+	if ((pid = fork()) < 0) {
+		err("fork:");
+		close(efd[0]);
+		close(efd[1]);
+		goto out;
+	}
+	if (pid == 0)
+		sandboxchild(b, n, v, env, outfd, efd[1]);
+	close(efd[1]);
+	while ((failed = read(efd[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	close(efd[0]);
+	r = waitstatus(pid, "bwrap");
+	if (failed == 1) {
+		nerrors++;  /* the child reported it */
+		r = -1;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(staged[i]);
+	free(staged);
 	free(v);
 	return r;
 }

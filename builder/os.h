@@ -40,9 +40,18 @@ struct bind {
 
 /* Run argv inside bubblewrap: new user, mount, network, pid, ipc and uts
  * namespaces; the host's /usr and /etc read-only, a private /dev, /proc and
- * /tmp, the n binds, nothing else; no network at all. Otherwise as osrun. */
+ * /tmp, the n binds (directories), nothing else; no network at all. The
+ * build has no capabilities (bounding set included), no_new_privs, and
+ * cannot make further user namespaces. Started by root, it runs as uid and
+ * gid 65534 (nobody), and the rw binds, which must hold only what this
+ * build made, are chowned to it. Otherwise as osrun; -1 also when the
+ * sandbox could not be set up (reported). */
 int osrunsandboxed(const struct bind *, size_t n, const char *cwd, char *const argv[],
                    char *const env[], int outfd);
+/* Lock dir against other undistro runs (an flock on dir/name), waiting with
+ * a message naming what (e.g. "work directory") and dir while another holds
+ * it. Returns the fd that holds the lock until closed, or -1. */
+int oslock(const char *dir, const char *name, const char *what);
 /* Nonzero when path exists (lstat). */
 int exists(const char *path);
 /* Append /usr/sbin and /sbin to PATH when missing: the image tools

@@ -21,6 +21,23 @@
  * the role's final archives use 19. */
 #define STORE_ZSTD_LEVEL 6
 
+/* libarchive's message with the system's reason when it has one: its
+ * "Write error" says neither. Thread-local: rootfs compresses in threads. */
+static const char *
+archerr(struct archive *a)
+{
+	static _Thread_local char buf[512];
+	const char *s = archive_error_string(a);
+	int e = archive_errno(a);
+
+	s = s ? s : "unknown error";
+	if (e > 0 && !strstr(s, strerror(e)))
+		snprintf(buf, sizeof(buf), "%s: %s", s, strerror(e));
+	else
+		snprintf(buf, sizeof(buf), "%s", s);
+	return buf;
+}
+
 static int
 storelock(struct store *s)
 {
@@ -380,7 +397,7 @@ cmpstr(const void *a, const void *b)
 
 /* Write one file's data into the archive, hashing it; 0 or -1. */
 static int
-packdata(struct archive *a, const char *full, char hex[65])
+packdata(struct archive *a, const char *path, const char *full, char hex[65])
 {
 	struct sha256 h;
 	char buf[65536];
@@ -395,7 +412,7 @@ packdata(struct archive *a, const char *full, char hex[65])
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		sha256add(&h, buf, (size_t)r);
 		if (archive_write_data(a, buf, (size_t)r) != r) {
-			err("writing %s into the package: %s", full, archive_error_string(a));
+			err("cannot write %s (adding %s): %s", path, full, archerr(a));
 			break;
 		}
 	}
@@ -408,7 +425,7 @@ packdata(struct archive *a, const char *full, char hex[65])
 
 /* Add one path of destdir to the archive and its line to the manifest. */
 static int
-packone(struct archive *a, struct archive_entry *e, const char *destdir, const char *rel,
+packone(struct archive *a, const char *path, struct archive_entry *e, const char *destdir, const char *rel,
         long long epoch, struct buf *man)
 {
 	char *full = xasprintf("%s/%s", destdir, rel), hex[65] = "-", target[4096];
@@ -451,10 +468,10 @@ packone(struct archive *a, struct archive_entry *e, const char *destdir, const c
 		goto out;
 	}
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		err("packing %s: %s", full, archive_error_string(a));
+		err("cannot write %s (adding %s): %s", path, full, archerr(a));
 		goto out;
 	}
-	if (type == 'f' && packdata(a, full, hex) < 0)
+	if (type == 'f' && packdata(a, path, full, hex) < 0)
 		goto out;
 	bufprintf(man, "%c %04o %lld %s %s", type, type == 'l' ? 0777 : (unsigned)(st.st_mode & 07777),
 	          type == 'f' ? (long long)st.st_size : 0LL, hex, rel);
@@ -540,14 +557,14 @@ pack(const char *destdir, const char *path, long long epoch, struct buf *man, ch
 		qsort(w.paths, w.n, sizeof(*w.paths), cmpstr);
 	archive_write_set_format_pax_restricted(a);
 	if (archive_write_open(a, z, NULL, zwrite, NULL) != ARCHIVE_OK) {
-		err("cannot write %s: %s", path, archive_error_string(a));
+		err("cannot write %s: %s", path, archerr(a));
 		goto out;
 	}
 	for (size_t i = 0; i < w.n; i++)
-		if (packone(a, e, destdir, w.paths[i], epoch, man) < 0)
+		if (packone(a, path, e, destdir, w.paths[i], epoch, man) < 0)
 			goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		err("cannot finish %s: %s", path, archive_error_string(a));
+		err("cannot finish %s: %s", path, archerr(a));
 		goto out;
 	}
 	if (zput(z, "", 0, ZSTD_e_end) < 0)
@@ -558,6 +575,10 @@ pack(const char *destdir, const char *path, long long epoch, struct buf *man, ch
 	}
 	r = 0;
 out:
+	/* first: freeing an archive that was not closed flushes it through
+	 * zwrite, which needs z */
+	archive_write_free(a);
+	archive_entry_free(e);
 	if (r == 0)
 		sha256finalhex(&z->h, hex);
 	else
@@ -566,8 +587,6 @@ out:
 		close(z->fd);
 	ZSTD_freeCCtx(z->c);
 	free(z);
-	archive_entry_free(e);
-	archive_write_free(a);
 	for (size_t i = 0; i < w.n; i++)
 		free(w.paths[i]);
 	free(w.paths);
@@ -688,7 +707,7 @@ storeextract(const struct store *s, const char *key, const char *dir)
 		free(full);
 		/* two packages may both own a directory; files must not collide */
 		if (archive_write_header(w, e) != ARCHIVE_OK) {
-			err("%s: cannot extract '%s': %s", path, p, archive_error_string(w));
+			err("%s: cannot extract '%s' into %s: %s", path, p, dir, archerr(w));
 			goto out;
 		}
 		if (archive_entry_size(e) > 0) {
@@ -702,12 +721,12 @@ storeextract(const struct store *s, const char *key, const char *dir)
 			if (st != ARCHIVE_EOF) {
 				damaged = st != ARCHIVE_OK;
 				if (!damaged)
-					err("%s: cannot extract '%s': %s", path, p, archive_error_string(w));
+					err("%s: cannot extract '%s' into %s: %s", path, p, dir, archerr(w));
 				goto out;
 			}
 		}
 		if (archive_write_finish_entry(w) != ARCHIVE_OK) {
-			err("%s: cannot finish '%s': %s", path, p, archive_error_string(w));
+			err("%s: cannot finish '%s' in %s: %s", path, p, dir, archerr(w));
 			goto out;
 		}
 	}
