@@ -383,7 +383,10 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 	int i, fd, found = 0, r = -1;
 
 	for (i = 0; i < 2 && r < 0; i++) {
-		fd = open(names[i], O_RDONLY | O_CLOEXEC);
+		struct stat st;
+
+		/* O_NONBLOCK: a FIFO in a mirror must not hang the fetch */
+		fd = open(names[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
 
@@ -393,6 +396,11 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 			continue;
 		}
 		found = 1;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			failed(w, names[i], "not a regular file");
+			close(fd);
+			continue;
+		}
 		note(w, "trying mirror %s", names[i]);
 		if (sinkopen(cfg, w->file, &s) < 0) {
 			close(fd);
