@@ -58,16 +58,17 @@ printdot(const struct role *ro, const struct plan *pl)
 static int
 run(int argc, char **argv, const struct opts *o)
 {
+	struct cmdargs a = {.cmd = &cmd_graph, .argc = argc, .argv = argv};
 	struct tree t;
 	struct role flat;
 	struct plan pl;
-	int first, r;
+	int r;
 
-	if ((r = cmdopts(&cmd_graph, argc, argv, "", NULL, &first)) != 0)
-		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (argc - first != 1)
+	if ((r = cmdnext(&a)) != 0)
+		return r == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops != 1)
 		return cmdusage(&cmd_graph, "graph takes one role");
-	if ((r = cmdplan(o, argv[first], &t, &flat, &pl)) == EXIT_OK) {
+	if ((r = cmdplan(o, argv[1], &t, &flat, &pl)) == EXIT_OK) {
 		printdot(&flat, &pl);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			err("cannot write the graph:");

@@ -119,16 +119,24 @@ printtable(const struct role *ro, const struct plan *pl)
 static int
 run(int argc, char **argv, const struct opts *o)
 {
+	static const struct cmdopt opts[] = {
+		{"json", 'J', 0},
+		{NULL, 0, 0},
+	};
+	struct cmdargs a = {.cmd = &cmd_resolve, .opts = opts, .argc = argc, .argv = argv};
 	struct tree t;
 	struct role flat;
 	struct plan pl;
-	int first, json = 0, r;
+	int json = 0, r;
 
-	if ((r = cmdopts(&cmd_resolve, argc, argv, "json", &json, &first)) != 0)
-		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (argc - first != 1)
+	while ((r = cmdnext(&a)) > 0)
+		if (r == 'J')
+			json = 1;
+	if (r < 0)
+		return r == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops != 1)
 		return cmdusage(&cmd_resolve, "resolve takes one role");
-	if ((r = cmdplan(o, argv[first], &t, &flat, &pl)) == EXIT_OK) {
+	if ((r = cmdplan(o, argv[1], &t, &flat, &pl)) == EXIT_OK) {
 		if (json)
 			printjson(&flat, &pl);
 		else
