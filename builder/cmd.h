@@ -21,21 +21,48 @@ struct cmd {
 void cmdhelp(const struct cmd *);
 /* Report a usage error for cmd and return EXIT_USAGE. */
 int cmdusage(const struct cmd *, const char *fmt, ...);
-/* Parse the common subcommand options: --help (prints help, returns 1),
- * and the options named in allowed ("json" for --json, "arch" for --arch
- * NAME). Sets *json when --json is given, *arch to --arch's value. Returns 0
- * to go on, 1 when help was printed, -1 on a usage error (reported). On 0,
- * argv[*first..argc) are the operands. */
-int cmdopts(const struct cmd *, int argc, char **argv, const char *allowed, int *json, const char **arch,
-            int *first);
+/* One option of a subcommand: --NAME, and -K too when flags has CMDSHORT.
+ * Tables end with an entry whose name is NULL. */
+struct cmdopt {
+	const char *name;   /* long name, without "--" */
+	int key;            /* what cmdnext() returns for it (a letter, or any int > 0) */
+	unsigned flags;     /* CMDARG, CMDSHORT */
+};
+
+enum {
+	CMDARG = 1,         /* takes a value: --name V, --name=V, -k V, -kV */
+	CMDSHORT = 2,       /* key is also its short option letter */
+	CMDHELP = -2,       /* cmdnext(): --help or -h was given, help printed */
+};
+
+/* The state of one command line's parse. Start it with
+ * struct cmdargs a = {.cmd = &cmd_x, .opts = opts, .argc = argc, .argv = argv};
+ * opts may be NULL (no options but --help). */
+struct cmdargs {
+	const struct cmd *cmd;
+	const struct cmdopt *opts;
+	int argc;
+	char **argv;        /* argv[0] is the command name */
+	const char *val;    /* the value of the option cmdnext() just returned */
+	int nops;           /* operands so far: argv[1..1+nops), in order */
+	int i, done;        /* next argument; "--" seen */
+	const char *cluster;  /* rest of a "-abc" cluster */
+};
+
+/* The next option of the command line (GNU style: options may follow
+ * operands, "--" ends them, "-" is an operand). Returns its key, with its
+ * value in a->val; 0 when the command line is done (the operands are then
+ * a->argv[1..1+a->nops)); CMDHELP after printing help; -1 after reporting
+ * a usage error: an unknown option, a missing value, a value given to an
+ * option that takes none. */
+int cmdnext(struct cmdargs *a);
+struct tree;
+struct role;
+struct plan;
 struct target;
 /* The target called name (--arch's value), or the build machine's when name
  * is NULL, into *t. Returns 0, or EXIT_USAGE after listing the known ones. */
 int cmdtarget(const struct cmd *, const char *name, const struct target **t);
-
-struct tree;
-struct role;
-struct plan;
 /* Load the tree of -C, find the role by name (reporting the nearest one when
  * there is none), flatten it into *flat, check it supports the target and
  * resolve it for the target into *pl. Returns an exit code; the caller frees

@@ -1,6 +1,5 @@
 /* undistro build: a role's packages into the store, then its rootfs and
  * images under out/ROLE (or the packages named on the command line only). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,56 +7,51 @@
 #include "build.h"
 #include "cmd.h"
 #include "diag.h"
-#include "target.h"
 #include "fetch.h"
 #include "os.h"
 #include "solve.h"
 #include "store.h"
 #include "str.h"
+#include "target.h"
 #include "tree.h"
 #include "pipeline.h"
 
 static int
 run(int argc, char **argv, const struct opts *o)
 {
-	static const struct option lo[] = {
-		{"help", no_argument, NULL, 'h'}, {"out", required_argument, NULL, 'o'},
-		{"store", required_argument, NULL, 'S'}, {"cache", required_argument, NULL, 'c'},
-		{"offline", no_argument, NULL, 'O'}, {"keep", no_argument, NULL, 'k'},
-		{"no-test", no_argument, NULL, 'T'}, {"verbose", no_argument, NULL, 'v'},
-		{"packages", no_argument, NULL, 'p'}, {"no-image", no_argument, NULL, 'I'},
-		{"arch", required_argument, NULL, 'a'},
-		{0, 0, 0, 0},
+	static const struct cmdopt opts[] = {
+		{"out", 'o', CMDARG | CMDSHORT}, {"store", 'S', CMDARG}, {"cache", 'c', CMDARG},
+		{"offline", 'O', 0}, {"keep", 'k', CMDSHORT}, {"no-test", 'T', 0}, {"verbose", 'v', CMDSHORT},
+		{"packages", 'p', 0}, {"no-image", 'I', 0}, {"arch", 'A', CMDARG},
+		{NULL, 0, 0},
 	};
+	struct cmdargs a = {.cmd = &cmd_build, .opts = opts, .argc = argc, .argv = argv};
 	struct pipeline pp = {0};
 	const char *arch = NULL;
 	int c;
 
 	pp.opts = o;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:vk", lo, NULL)) != -1) {
+	while ((c = cmdnext(&a)) > 0) {
 		switch (c) {
-		case 'h': cmdhelp(&cmd_build); return EXIT_OK;
-		case 'o': pp.out = optarg; break;
-		case 'S': pp.store = optarg; break;
-		case 'c': pp.cache = optarg; break;
+		case 'o': pp.out = a.val; break;
+		case 'S': pp.store = a.val; break;
+		case 'c': pp.cache = a.val; break;
 		case 'O': pp.offline = 1; break;
 		case 'k': pp.keep = 1; break;
 		case 'T': pp.notest = 1; break;
 		case 'v': pp.verbose = 1; break;
 		case 'p': pp.stop = STOP_PACKAGES; break;
 		case 'I': pp.stop = pp.stop ? pp.stop : STOP_ROOTFS; break;
-		case 'a': arch = optarg; break;
-		default:
-			return cmdusage(&cmd_build, "unknown option '%s'", argv[optind - 1]);
+		case 'A': arch = a.val; break;
 		}
 	}
-	if (optind == argc)
+	if (c < 0)
+		return c == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (!a.nops)
 		return cmdusage(&cmd_build, "name a role, or packages");
 	if ((c = cmdtarget(&cmd_build, arch, &pp.target)) != 0)
 		return c;
-	return pipelinerun(&pp, argv + optind, (size_t)(argc - optind));
+	return pipelinerun(&pp, argv + 1, (size_t)a.nops);
 }
 
 const struct cmd cmd_build = {
@@ -65,7 +59,7 @@ const struct cmd cmd_build = {
 	"build a role's packages, rootfs and bootable images",
 	"With a role: resolves it, builds every package it needs that is not in the\n"
 	"store yet (sources fetched and verified, built in a sandbox from the stage2\n"
-	"toolchain), assembles its rootfs and writes out/ROLE/: rootfs.tar.zst,\n"
+	"toolchain), assembles its rootfs and writes out/ARCH/ROLE/: rootfs.tar.zst,\n"
 	"initramfs.cpio.zst, manifest, report, disk.raw and the derived images.\n"
 	"Everything is built for one target: --arch, default this machine's.\n"
 	"With package names: builds those packages (and what they need) into the store.\n"

@@ -7,12 +7,13 @@
 static int
 run(int argc, char **argv, const struct opts *o)
 {
+	struct cmdargs a = {.cmd = &cmd_check, .argc = argc, .argv = argv};
 	struct tree t;
-	int first, r;
+	int r;
 
-	if ((r = cmdopts(&cmd_check, argc, argv, "", NULL, NULL, &first)) != 0)
-		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (first != argc)
+	if ((r = cmdnext(&a)) != 0)
+		return r == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops)
 		return cmdusage(&cmd_check, "check takes no operands");
 	r = treeload(&t, o->dir);
 	if (r == 0)

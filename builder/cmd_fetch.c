@@ -1,5 +1,4 @@
 /* undistro fetch: bring every source a role or packages need into the cache. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "alloc.h"
@@ -39,11 +38,12 @@ fetchplan(struct fetchcfg *fc, struct tree *t, const struct target *tg, char **n
 static int
 run(int argc, char **argv, const struct opts *o)
 {
-	static const struct option lo[] = {
-		{"help", no_argument, NULL, 'h'}, {"cache", required_argument, NULL, 'c'},
-		{"mirror", required_argument, NULL, 'm'}, {"offline", no_argument, NULL, 'O'},
-		{"verbose", no_argument, NULL, 'v'}, {"arch", required_argument, NULL, 'a'}, {0, 0, 0, 0},
+	static const struct cmdopt opts[] = {
+		{"cache", 'c', CMDARG}, {"mirror", 'm', CMDARG}, {"offline", 'O', 0}, {"verbose", 'v', CMDSHORT},
+		{"arch", 'A', CMDARG},
+		{NULL, 0, 0},
 	};
+	struct cmdargs a = {.cmd = &cmd_fetch, .opts = opts, .argc = argc, .argv = argv};
 	struct fetchcfg fc = {0};
 	const char **mirrors = xcalloc((size_t)argc + 1, sizeof(*mirrors));
 	struct tree t;
@@ -51,25 +51,19 @@ run(int argc, char **argv, const struct opts *o)
 	const char *arch = NULL;
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hv", lo, NULL)) != -1) {
+	while ((c = cmdnext(&a)) > 0) {
 		switch (c) {
-		case 'h': cmdhelp(&cmd_fetch); free(mirrors); return EXIT_OK;
-		case 'c': fc.cache = optarg; break;
-		case 'm': mirrors[fc.nmirrors++] = optarg; break;
+		case 'c': fc.cache = a.val; break;
+		case 'm': mirrors[fc.nmirrors++] = a.val; break;
 		case 'O': fc.offline = 1; break;
 		case 'v': fc.verbose = 1; break;
-		case 'a': arch = optarg; break;
-		default:
-			free(mirrors);
-			return cmdusage(&cmd_fetch, "unknown option '%s'", argv[optind - 1]);
+		case 'A': arch = a.val; break;
 		}
 	}
 	fc.mirrors = mirrors;
-	if (optind == argc) {
+	if (c < 0 || !a.nops) {
 		free(mirrors);
-		return cmdusage(&cmd_fetch, "name a role, or packages");
+		return c == CMDHELP ? EXIT_OK : c < 0 ? EXIT_USAGE : cmdusage(&cmd_fetch, "name a role, or packages");
 	}
 	if ((rc = cmdtarget(&cmd_fetch, arch, &tg)) != 0) {
 		free(mirrors);
@@ -80,7 +74,7 @@ run(int argc, char **argv, const struct opts *o)
 	} else if (fetchcfgenv(&fc) < 0) {
 		rc = EXIT_SYSTEM;
 	} else {
-		rc = fetchplan(&fc, &t, tg, argv + optind, (size_t)(argc - optind));
+		rc = fetchplan(&fc, &t, tg, argv + 1, (size_t)a.nops);
 	}
 	treefree(&t);
 	free(mirrors);

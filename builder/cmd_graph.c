@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include "cmd.h"
 #include "diag.h"
-#include "target.h"
 #include "solve.h"
+#include "target.h"
 #include "tree.h"
 
 /* Print s as a DOT quoted string. */
@@ -59,20 +59,27 @@ printdot(const struct role *ro, const struct plan *pl)
 static int
 run(int argc, char **argv, const struct opts *o)
 {
+	static const struct cmdopt opts[] = {
+		{"arch", 'A', CMDARG},
+		{NULL, 0, 0},
+	};
+	struct cmdargs a = {.cmd = &cmd_graph, .opts = opts, .argc = argc, .argv = argv};
 	struct tree t;
 	struct role flat;
 	struct plan pl;
 	const struct target *tg;
 	const char *arch = NULL;
-	int first, r;
+	int r;
 
-	if ((r = cmdopts(&cmd_graph, argc, argv, "arch", NULL, &arch, &first)) != 0)
-		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (argc - first != 1)
+	while ((r = cmdnext(&a)) > 0)
+		arch = a.val;   /* --arch, the only option */
+	if (r < 0)
+		return r == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops != 1)
 		return cmdusage(&cmd_graph, "graph takes one role");
 	if ((r = cmdtarget(&cmd_graph, arch, &tg)) != 0)
 		return r;
-	if ((r = cmdplan(o, argv[first], tg, &t, &flat, &pl)) == EXIT_OK) {
+	if ((r = cmdplan(o, argv[1], tg, &t, &flat, &pl)) == EXIT_OK) {
 		printdot(&flat, &pl);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			err("cannot write the graph:");

@@ -7,12 +7,13 @@
 static int
 run(int argc, char **argv, const struct opts *o)
 {
+	struct cmdargs a = {.cmd = &cmd_ls, .argc = argc, .argv = argv};
 	struct tree t;
-	int first, r;
+	int r;
 
-	if ((r = cmdopts(&cmd_ls, argc, argv, "", NULL, NULL, &first)) != 0)
-		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (first != argc)
+	if ((r = cmdnext(&a)) != 0)
+		return r == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops)
 		return cmdusage(&cmd_ls, "ls takes no operands");
 	if (treeload(&t, o->dir) < 0) {
 		treefree(&t);

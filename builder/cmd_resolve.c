@@ -3,10 +3,10 @@
 #include <string.h>
 #include "cmd.h"
 #include "diag.h"
-#include "target.h"
 #include "json.h"
 #include "solve.h"
 #include "str.h"
+#include "target.h"
 #include "tree.h"
 
 int
@@ -123,20 +123,31 @@ printtable(const struct role *ro, const struct plan *pl)
 static int
 run(int argc, char **argv, const struct opts *o)
 {
+	static const struct cmdopt opts[] = {
+		{"json", 'J', 0}, {"arch", 'A', CMDARG},
+		{NULL, 0, 0},
+	};
+	struct cmdargs a = {.cmd = &cmd_resolve, .opts = opts, .argc = argc, .argv = argv};
 	struct tree t;
 	struct role flat;
 	struct plan pl;
 	const struct target *tg;
 	const char *arch = NULL;
-	int first, json = 0, r;
+	int json = 0, r;
 
-	if ((r = cmdopts(&cmd_resolve, argc, argv, "json arch", &json, &arch, &first)) != 0)
-		return r > 0 ? EXIT_OK : EXIT_USAGE;
-	if (argc - first != 1)
+	while ((r = cmdnext(&a)) > 0) {
+		if (r == 'J')
+			json = 1;
+		else if (r == 'A')
+			arch = a.val;
+	}
+	if (r < 0)
+		return r == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops != 1)
 		return cmdusage(&cmd_resolve, "resolve takes one role");
 	if ((r = cmdtarget(&cmd_resolve, arch, &tg)) != 0)
 		return r;
-	if ((r = cmdplan(o, argv[first], tg, &t, &flat, &pl)) == EXIT_OK) {
+	if ((r = cmdplan(o, argv[1], tg, &t, &flat, &pl)) == EXIT_OK) {
 		if (json)
 			printjson(&flat, &pl);
 		else

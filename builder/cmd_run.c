@@ -1,14 +1,13 @@
 /* undistro run: boot a role's built image in qemu. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
 #include "cmd.h"
 #include "diag.h"
-#include "target.h"
 #include "os.h"
 #include "run.h"
+#include "target.h"
 #include "tree.h"
 
 /* Guest port p is reachable on the host at p when p >= 1024, else 10000+p
@@ -82,13 +81,13 @@ roleports(const struct opts *o, const char *name, const struct target *tg, struc
 static int
 run(int argc, char **argv, const struct opts *o)
 {
-	static const struct option lo[] = {
-		{"help", no_argument, NULL, 'h'}, {"uefi", no_argument, NULL, 'U'},
-		{"out", required_argument, NULL, 'o'}, {"ssh-key", required_argument, NULL, 'k'},
-		{"port", required_argument, NULL, 'p'}, {"serial-log", required_argument, NULL, 'l'},
-		{"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'm'},
-		{"accel", required_argument, NULL, 'a'}, {"arch", required_argument, NULL, 'A'}, {0, 0, 0, 0},
+	static const struct cmdopt opts[] = {
+		{"uefi", 'U', 0}, {"out", 'o', CMDARG | CMDSHORT}, {"ssh-key", 'k', CMDARG},
+		{"port", 'p', CMDARG}, {"serial-log", 'l', CMDARG}, {"timeout", 't', CMDARG},
+		{"memory", 'm', CMDARG}, {"accel", 'a', CMDARG}, {"arch", 'A', CMDARG},
+		{NULL, 0, 0},
 	};
+	struct cmdargs a = {.cmd = &cmd_run, .opts = opts, .argc = argc, .argv = argv};
 	struct runfwd fwd[128];
 	const char *ports[64];
 	size_t nfwd = 0, nports = 0;
@@ -97,46 +96,45 @@ run(int argc, char **argv, const struct opts *o)
 	const char *arch = NULL;
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
+	while ((c = cmdnext(&a)) > 0) {
+		const char *v = a.val;
+
 		switch (c) {
-		case 'h': cmdhelp(&cmd_run); return EXIT_OK;
 		case 'U': ro.uefi = 1; break;
-		case 'o': ro.outdir = optarg; break;
-		case 'k': ro.sshkeys = optarg; break;
+		case 'o': ro.outdir = v; break;
+		case 'k': ro.sshkeys = v; break;
 		case 'p':
 			if (nports == 64)
 				return cmdusage(&cmd_run, "too many --port options");
-			ports[nports++] = optarg;
+			ports[nports++] = v;
 			break;
-		case 'l': ro.seriallog = optarg; break;
+		case 'l': ro.seriallog = v; break;
 		case 't':
-			if ((ro.timeout = (int)posnum(optarg, 86400)) < 0)
-				return cmdusage(&cmd_run, "--timeout takes seconds (1 to 86400), not '%s'", optarg);
+			if ((ro.timeout = (int)posnum(v, 86400)) < 0)
+				return cmdusage(&cmd_run, "--timeout takes seconds (1 to 86400), not '%s'", v);
 			break;
 		case 'm':
-			if ((ro.memmb = posnum(optarg, 1 << 20)) < 0)
-				return cmdusage(&cmd_run, "--memory takes megabytes (1 to 1048576), not '%s'", optarg);
+			if ((ro.memmb = posnum(v, 1 << 20)) < 0)
+				return cmdusage(&cmd_run, "--memory takes megabytes (1 to 1048576), not '%s'", v);
 			break;
-		case 'a': ro.accel = optarg; break;
-		case 'A': arch = optarg; break;
-		default:
-			return cmdusage(&cmd_run, "unknown option '%s'", argv[optind - 1]);
+		case 'a': ro.accel = v; break;
+		case 'A': arch = v; break;
 		}
 	}
-	if (optind + 1 != argc)
+	if (c < 0)
+		return c == CMDHELP ? EXIT_OK : EXIT_USAGE;
+	if (a.nops != 1)
 		return cmdusage(&cmd_run, "name one role");
 	if ((rc = cmdtarget(&cmd_run, arch, &ro.target)) != 0)
 		return rc;
-	if (roleports(o, argv[optind], ro.target, fwd, &nfwd) < 0)
+	if (roleports(o, argv[1], ro.target, fwd, &nfwd) < 0)
 		return EXIT_INPUT;
 	for (size_t i = 0; i < nports; i++)
 		if (addfwd(fwd, &nfwd, ports[i]) < 0)
 			return cmdusage(&cmd_run, "--port takes GUEST:HOST port numbers, not '%s'", ports[i]);
 	if (!ro.outdir) {
 		const char *env = getenv("UNDISTRO_OUT");
-		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s/%s", ro.target->name, argv[optind]);
+		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s/%s", ro.target->name, argv[1]);
 	}
 	ro.fwd = fwd;
 	ro.nfwd = nfwd;

@@ -385,12 +385,14 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 	char *names[2] = {xasprintf("%s/%s", dir, w->file), xasprintf("%s/sha256/%s", dir, w->sha256)};
 	char chunk[65536];
 	struct sink s;
-	struct stat st;
 	ssize_t n;
 	int i, fd, found = 0, r = -1;
 
 	for (i = 0; i < 2 && r < 0; i++) {
-		fd = open(names[i], O_RDONLY | O_CLOEXEC);
+		struct stat st;
+
+		/* O_NONBLOCK: a FIFO in a mirror must not hang the fetch */
+		fd = open(names[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			int e = errno;
 
@@ -400,8 +402,13 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 			continue;
 		}
 		found = 1;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			failed(w, names[i], "not a regular file");
+			close(fd);
+			continue;
+		}
 		note(w, "trying mirror %s", names[i]);
-		if (fstat(fd, &st) == 0 && st.st_size > w->max) {
+		if (st.st_size > w->max) {
 			failed(w, names[i], "%lld bytes, larger than %lld bytes (%s); refused", (long long)st.st_size,
 			       w->max, w->declared ? "the source's size" : "the default limit, UNDISTRO_FETCH_MAX_SIZE");
 			close(fd);

@@ -233,6 +233,62 @@ readfile(const char *path, char **data, size_t *n)
 	return 0;
 }
 
+static const char *
+filekind(mode_t m)
+{
+	return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" :
+	       S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory" : "not a regular file";
+}
+
+int
+readregular(const char *path, size_t max, const struct loc *at, char **data, size_t *n)
+{
+	const struct loc *l = at;
+	struct buf b = {0};
+	char chunk[16384];
+	struct stat st;
+	ssize_t r = 0;
+	/* O_NONBLOCK: opening a FIFO that has no writer must not wait for one */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		errat(l, "cannot open %s:", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		errat(l, "stat %s:", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errat(l, "%s is %s, not a regular file: give a plain text file", path, filekind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	/* st_size may lie (a file still growing): the read stops at max + 1 */
+	while (b.n <= max && (r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		bufaddn(&b, chunk, (size_t)r);
+	}
+	close(fd);
+	if (r < 0 || b.n > max) {
+		if (r < 0)
+			errat(l, "read %s:", path);
+		else
+			errat(l, "%s is larger than %zu bytes: not a recipe, role or key file", path, max);
+		buffree(&b);
+		return -1;
+	}
+	if (!b.p)
+		bufaddn(&b, "", 0);
+	*data = b.p;
+	*n = b.n;
+	return 0;
+}
+
 int
 mkdirp(const char *path, mode_t mode)
 {

@@ -1,3 +1,5 @@
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +28,18 @@ pipelineepoch(const char *top)
 	struct buf out = {0};
 	long long e = 0;
 
-	if (s && *s)
-		return strtoll(s, NULL, 10);
+	if (s && *s) {
+		/* the reproducible-builds spec: a malformed value is an error */
+		char *end;
+
+		errno = 0;
+		e = strtoll(s, &end, 10);
+		if (!isdigit((unsigned char)*s) || *end || errno || e > EPOCHMAX) {
+			err("SOURCE_DATE_EPOCH must be a number of seconds since 1970 (0 to %lld), not '%s'", EPOCHMAX, s);
+			return -1;
+		}
+		return e;
+	}
 	if (osruncapture(argv, NULL, NULL, &out) == 0 && out.p)
 		e = strtoll(out.p, NULL, 10);
 	buffree(&out);
@@ -102,6 +114,9 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		return EXIT_INPUT;
 	if (targetchecktools(p->target) < 0)
 		return EXIT_SYSTEM;
+	/* before the builds: a bad SOURCE_DATE_EPOCH must not waste them */
+	if (p->role && p->stop != STOP_PACKAGES && (p->epoch = pipelineepoch(p->opts->dir)) < 0)
+		return EXIT_USAGE;
 	if (dirs(p) < 0)
 		return EXIT_SYSTEM;
 	p->keys = xcalloc(p->plan.n + 1, sizeof(*p->keys));
@@ -124,7 +139,6 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		return rc > 0 ? EXIT_BUILD : EXIT_SYSTEM;
 	if (!p->role || p->stop == STOP_PACKAGES)
 		return EXIT_OK;
-	p->epoch = pipelineepoch(p->opts->dir);
 	return pipelinerootfs(p);
 }
 

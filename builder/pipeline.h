@@ -37,8 +37,11 @@ struct pipeline {
 /* Build the role (when names is one role's name) or the named packages, as
  * far as p->stop says. Returns an exit code (diag.h). */
 int pipelinerun(struct pipeline *p, char **names, size_t n);
+/* The largest epoch: 9999-12-31T23:59:59Z (ISO 8601 years have 4 digits). */
+#define EPOCHMAX 253402300799LL
 /* The role's epoch: SOURCE_DATE_EPOCH, else the tree's last commit time,
- * else BUILD_EPOCH. */
+ * else BUILD_EPOCH. A SOURCE_DATE_EPOCH that is not a decimal number from 0
+ * to EPOCHMAX is reported and gives -1 (a usage error). */
 long long pipelineepoch(const char *top);
 /* The rootfs and image stages for a built role. Returns an exit code. */
 int pipelinerootfs(struct pipeline *p);

@@ -16,7 +16,20 @@
 enum ftype {
 	F_STR, F_NAME, F_VERSION, F_INT, F_SHA256, F_URL, F_URLS, F_NAMES, F_LIST,
 	F_DEPS, F_SCRIPT, F_BOOL, F_LICENSE, F_ENUM, F_ENUMLIST, F_PATH,
+	/* values checked against where they end up (docs/recipes.md, "Values") */
+	F_PATHS,     /* relative file paths of the tree (key files) */
+	F_GLOBS,     /* relative path globs (keep) */
+	F_ABSPATH,   /* absolute normalized path in the image (home, shell) */
+	F_HOSTNAME,  /* RFC 1123 host name */
+	F_CMDLINE,   /* kernel command line */
+	F_USER,      /* POSIX portable user name */
+	F_WORD,      /* flag value: lands in $FLAG_*, store keys and resolve output */
+	F_WORDS,
 };
+
+/* List types: comma-separated items, and the key may repeat. */
+#define ISLIST(t) ((t) == F_URLS || (t) == F_NAMES || (t) == F_LIST || (t) == F_DEPS || (t) == F_ENUMLIST || \
+                   (t) == F_PATHS || (t) == F_GLOBS || (t) == F_WORDS)
 
 enum { REQ = 1 };
 
@@ -44,7 +57,7 @@ static const struct field recipefields[] = {
 	{"build-depends", F_DEPS, offsetof(struct recipe, builddepends), NOLOC, 0, NULL},
 	{"provides", F_DEPS, offsetof(struct recipe, provides), NOLOC, 0, NULL},
 	{"conflicts", F_DEPS, offsetof(struct recipe, conflicts), NOLOC, 0, NULL},
-	{"keep", F_LIST, offsetof(struct recipe, keep), NOLOC, 0, NULL},
+	{"keep", F_GLOBS, offsetof(struct recipe, keep), NOLOC, 0, NULL},
 	{"tools", F_NAMES, offsetof(struct recipe, tools), NOLOC, 0, NULL},
 	{"build", F_SCRIPT, offsetof(struct recipe, build), offsetof(struct recipe, buildloc), 0, NULL},
 	{"install", F_SCRIPT, offsetof(struct recipe, install), offsetof(struct recipe, installloc), REQ, NULL},
@@ -69,9 +82,9 @@ static const struct field patchfields[] = {
 };
 
 static const struct field flagfields[] = {
-	{"default", F_STR, offsetof(struct flag, def), NOLOC, REQ, NULL},
+	{"default", F_WORD, offsetof(struct flag, def), NOLOC, REQ, NULL},
 	{"desc", F_STR, offsetof(struct flag, desc), NOLOC, REQ, NULL},
-	{"values", F_LIST, offsetof(struct flag, values), NOLOC, 0, NULL},
+	{"values", F_WORDS, offsetof(struct flag, values), NOLOC, 0, NULL},
 	{"configure", F_STR, offsetof(struct flag, configure), NOLOC, 0, NULL},
 	{"make", F_STR, offsetof(struct flag, make), NOLOC, 0, NULL},
 	{"depends", F_DEPS, offsetof(struct flag, depends), NOLOC, 0, NULL},
@@ -84,9 +97,9 @@ static const struct field rolefields[] = {
 	{"include", F_NAMES, offsetof(struct role, include), NOLOC, 0, NULL},
 	{"packages", F_NAMES, offsetof(struct role, packages), NOLOC, 0, NULL},
 	{"overlays", F_NAMES, offsetof(struct role, overlays), NOLOC, 0, NULL},
-	{"hostname", F_NAME, offsetof(struct role, hostname), NOLOC, 0, NULL},
+	{"hostname", F_HOSTNAME, offsetof(struct role, hostname), NOLOC, 0, NULL},
 	{"kernel", F_NAME, offsetof(struct role, kernel), offsetof(struct role, kernelloc), 0, NULL},
-	{"cmdline", F_STR, offsetof(struct role, cmdline), NOLOC, 0, NULL},
+	{"cmdline", F_CMDLINE, offsetof(struct role, cmdline), NOLOC, 0, NULL},
 	{"arch", F_NAMES, offsetof(struct role, arch), NOLOC, 0, NULL},
 	{"strip-keep", F_ENUMLIST, offsetof(struct role, strip), NOLOC, 0,
 	 "man,doc,info,locale,headers,static,pkgconfig,cmake,elf"},
@@ -94,7 +107,7 @@ static const struct field rolefields[] = {
 
 static const struct field servicefields[] = {
 	{"command", F_STR, offsetof(struct service, command), NOLOC, REQ, NULL},
-	{"user", F_NAME, offsetof(struct service, user), NOLOC, 0, NULL},
+	{"user", F_USER, offsetof(struct service, user), offsetof(struct service, userloc), 0, NULL},
 	{"after", F_NAMES, offsetof(struct service, after), NOLOC, 0, NULL},
 	{"ready", F_BOOL, offsetof(struct service, ready), NOLOC, 0, NULL},
 };
@@ -102,9 +115,9 @@ static const struct field servicefields[] = {
 static const struct field userfields[] = {
 	{"uid", F_INT, offsetof(struct user, uid), NOLOC, 0, NULL},
 	{"gid", F_INT, offsetof(struct user, gid), NOLOC, 0, NULL},
-	{"home", F_STR, offsetof(struct user, home), NOLOC, 0, NULL},
-	{"shell", F_STR, offsetof(struct user, shell), NOLOC, 0, NULL},
-	{"keys", F_LIST, offsetof(struct user, keys), NOLOC, 0, NULL},
+	{"home", F_ABSPATH, offsetof(struct user, home), NOLOC, 0, NULL},
+	{"shell", F_ABSPATH, offsetof(struct user, shell), NOLOC, 0, NULL},
+	{"keys", F_PATHS, offsetof(struct user, keys), NOLOC, 0, NULL},
 };
 
 static const struct field imagefields[] = {
@@ -297,10 +310,112 @@ urlvalid(const char *s)
 {
 	static const char *const schemes[] = {"http://", "https://", "ftp://", "file://"};
 
-	for (size_t i = 0; i < 4; i++)
-		if (!strncmp(s, schemes[i], strlen(schemes[i])) && s[strlen(schemes[i])])
-			return !strpbrk(s, " \t");
+	for (size_t i = 0; i < 4; i++) {
+		if (strncmp(s, schemes[i], strlen(schemes[i])) || !s[strlen(schemes[i])])
+			continue;
+		/* printable ASCII without blanks: URLs reach curl, the SBOM, logs */
+		for (; *s; s++)
+			if (*s <= ' ' || *s >= 0x7f)
+				return 0;
+		return 1;
+	}
 	return 0;
+}
+
+/* The index of the first character of the relative path s that makes it
+ * unsafe to join below a directory: an empty, "." or ".." component, a
+ * leading '/', or a character outside letters, digits, "._+-~@%,=:/" and,
+ * when glob, "*?[]!"; or (size_t)-1 when s is fine. */
+static size_t
+relpathbad(const char *s, int glob)
+{
+	size_t i, c0 = 0;
+
+	for (i = 0;; i++) {
+		if (s[i] == '/' || !s[i]) {
+			size_t n = i - c0;
+
+			if (n == 0 || (n == 1 && s[c0] == '.') || (n == 2 && s[c0] == '.' && s[c0 + 1] == '.'))
+				return c0;
+			if (!s[i])
+				return (size_t)-1;
+			c0 = i + 1;
+		} else if (!isalnum((unsigned char)s[i]) && !strchr("._+-~@%,=:", s[i]) &&
+		           !(glob && strchr("*?[]!", s[i]))) {
+			return i;
+		}
+	}
+}
+
+/* Like relpathbad for an absolute path of the image (home, shell): '/',
+ * then components of the POSIX portable file name set [A-Za-z0-9._-], none
+ * empty, "." or "..", no trailing '/' except for "/" itself. */
+static size_t
+abspathbad(const char *s)
+{
+	size_t i;
+
+	if (s[0] != '/')
+		return 0;
+	if (!s[1])
+		return (size_t)-1;
+	for (i = 1; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-/", s[i]))
+			return i;
+	i = relpathbad(s + 1, 0);
+	return i == (size_t)-1 ? i : i + 1;
+}
+
+/* RFC 1123 host name: dot-separated labels of 1 to 63 lower-case letters,
+ * digits and '-', not starting or ending with '-'; 253 characters at most.
+ * Returns the index of the first bad character, or (size_t)-1. */
+static size_t
+hostnamebad(const char *s)
+{
+	size_t i, c0 = 0;
+
+	for (i = 0;; i++) {
+		if (s[i] == '.' || !s[i]) {
+			if (i == c0 || i - c0 > 63 || s[c0] == '-' || s[i - 1] == '-')
+				return i == c0 ? i : s[c0] == '-' ? c0 : i - c0 > 63 ? c0 + 63 : i - 1;
+			if (!s[i])
+				return i > 253 ? 253 : (size_t)-1;
+			c0 = i + 1;
+		} else if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-') {
+			return i;
+		}
+	}
+}
+
+int
+hostnamevalid(const char *s)
+{
+	return hostnamebad(s) == (size_t)-1;
+}
+
+int
+usernamevalid(const char *s)
+{
+	size_t i;
+
+	if (!islower((unsigned char)s[0]) && s[0] != '_')
+		return 0;
+	for (i = 1; s[i]; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return 0;
+	return i <= USERNAMEMAX;
+}
+
+/* Flag values: letters, digits and "._+-", not starting with '-'. */
+static int
+wordvalid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._+-", s[i]))
+			return 0;
+	return s[0] != '-' && i <= 64;
 }
 
 /* Check one scalar value of type t; report at l; returns 0 or -1. */
@@ -313,6 +428,15 @@ checkvalue(const struct field *f, const char *v, const struct loc *l)
 	if (!v[0]) {
 		errat(l, "'%s' needs a value", f->key);
 		return -1;
+	}
+	/* every value lands on one line of some file, script or command line */
+	for (i = 0; v[i]; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			bl = locat(l, i);
+			errat(&bl, "'%s' holds a control character (0x%02x): a value is one line of printable text; "
+			      "remove it (a quoted \\n or \\t too)", f->key, (unsigned char)v[i]);
+			return -1;
+		}
 	}
 	switch (f->type) {
 	case F_NAME: case F_NAMES:
@@ -363,10 +487,63 @@ checkvalue(const struct field *f, const char *v, const struct loc *l)
 			return 0;
 		errat(l, "'%s' is one of %s, not '%s'", f->key, f->choices, v);
 		return -1;
-	case F_PATH:
-		if (v[0] != '/' && !strstr(v, "..") && !strpbrk(v, " \t\\"))
+	case F_PATH: case F_PATHS: case F_GLOBS:
+		/* keep globs match paths relative to the root: a leading '/' is dropped */
+		for (i = 0; f->type == F_GLOBS && v[i] == '/'; i++)
+			;
+		if ((i = relpathbad(v + i, f->type == F_GLOBS)) == (size_t)-1)
 			return 0;
-		errat(l, "'%s' must be a relative path without '..' or blanks, not '%s'", f->key, v);
+		bl = locat(l, i + (f->type == F_GLOBS ? strspn(v, "/") : 0));
+		errat(&bl, "'%s' must be a relative path: components of letters, digits and '._+-~@%%,=:'%s, "
+		      "none empty, '.' or '..'; not '%s'", f->key, f->type == F_GLOBS ? " or glob characters" : "", v);
+		return -1;
+	case F_ABSPATH:
+		if ((i = abspathbad(v)) == (size_t)-1 && (strcmp(f->key, "shell") || strcmp(v, "/")))
+			return 0;
+		bl = locat(l, i == (size_t)-1 ? 0 : i);
+		errat(&bl, "'%s' must be an absolute path such as %s: '/' then names of letters, digits and "
+		      "'._-', no '.' or '..', no '//' or trailing '/'; not '%s'", f->key,
+		      strcmp(f->key, "shell") ? "/home/NAME" : "/bin/sh", v);
+		return -1;
+	case F_HOSTNAME:
+		if ((i = hostnamebad(v)) == (size_t)-1)
+			return 0;
+		bl = locat(l, i);
+		errat(&bl, "bad host name '%s' (RFC 1123): dot-separated labels of at most 63 lower-case letters, "
+		      "digits and '-', not starting or ending with '-'; 253 characters at most", v);
+		return -1;
+	case F_CMDLINE: {
+		size_t quotes = 0;
+
+		for (i = 0; v[i] && (unsigned char)v[i] < 0x7f; i++)
+			quotes += v[i] == '"';
+		bl = locat(l, i);
+		if (v[i]) {
+			errat(&bl, "the kernel command line holds a non-ASCII byte: use printable ASCII");
+			return -1;
+		}
+		if (i > CMDLINEROLEMAX) {
+			errat(l, "the kernel command line is %zu bytes; a role's part may have at most %d "
+			      "(the kernel's limit is 2047 with what the image adds)", i, CMDLINEROLEMAX);
+			return -1;
+		}
+		if (quotes % 2) {
+			errat(l, "unbalanced '\"' in the kernel command line: the kernel would take the rest as one value");
+			return -1;
+		}
+		return 0;
+	}
+	case F_USER:
+		if (usernamevalid(v))
+			return 0;
+		errat(l, "bad user name '%s': use at most %d lower-case letters, digits and '_.-', starting with a "
+		      "letter or '_' (POSIX portable names; passwd splits at ':')", v, USERNAMEMAX);
+		return -1;
+	case F_WORD: case F_WORDS:
+		if (wordvalid(v))
+			return 0;
+		errat(l, "bad flag value '%s': use at most 64 letters, digits and '._+-', not starting with '-' "
+		      "(values land in $FLAG_* and in store keys)", v);
 		return -1;
 	case F_INT: {
 		char *end;
@@ -454,12 +631,8 @@ setfield(struct ctx *c, const struct field *f, const struct node *nd, void *base
 		errat(&nd->kloc, "'%s' takes a value: write '%s = ...'", f->key, f->key);
 		return -1;
 	}
-	switch (f->type) {
-	case F_URLS: case F_NAMES: case F_LIST: case F_DEPS: case F_ENUMLIST:
+	if (ISLIST(f->type))
 		return addlist(c, f, nd, dst);
-	default:
-		break;
-	}
 	if (checkvalue(f, nd->value, &nd->vloc) < 0)
 		return -1;
 	switch (f->type) {
@@ -508,9 +681,7 @@ applyfields(struct ctx *c, const struct field *tab, size_t ntab, const char *con
 			bad = 1;
 			continue;
 		}
-		int list = tab[k].type == F_URLS || tab[k].type == F_NAMES || tab[k].type == F_LIST ||
-		           tab[k].type == F_DEPS || tab[k].type == F_ENUMLIST;
-		if (seen[k] && !list) {
+		if (seen[k] && !ISLIST(tab[k].type)) {
 			errat(&nd->kloc, "'%s' given twice (first at line %d): remove one", nd->key, seen[k]);
 			bad = 1;
 			continue;
@@ -607,6 +778,12 @@ recipesource(struct ctx *c, struct recipe *r, const struct node *nd)
 		if (!namevalid(s->debian)) {
 			errat(&nd->kloc, "bad Debian source package name '%s': write 'debian = NAME [VERSION]'", s->debian);
 			bad = -1;
+		} else if (s->debianversion && (!isdigit((unsigned char)s->debianversion[0]) ||
+		                                s->debianversion[strspn(s->debianversion,
+		                                "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.+~:-")])) {
+			errat(&nd->kloc, "bad Debian version '%s': it starts with a digit, then letters, digits and '.+~:-'",
+			      s->debianversion);
+			bad = -1;
 		}
 	}
 	return bad ? -1 : 0;
@@ -626,6 +803,27 @@ recipepatch(struct ctx *c, struct recipe *r, const struct node *nd)
 	return bad ? -1 : 0;
 }
 
+/* The name of a flag's variable, after FLAG_ (build.c): upper case, with
+ * '-', '.' and '+' as '_'. */
+static const char *
+flagvar(struct arena *a, const char *name)
+{
+	char *v = arenastrdup(a, name);
+
+	for (char *p = v; *p; p++)
+		*p = strchr("-.+", *p) ? '_' : (char)toupper((unsigned char)*p);
+	return v;
+}
+
+static int
+flagvarsame(const char *x, const char *y)
+{
+	for (; *x && *y; x++, y++)
+		if (*x != *y && !(strchr("-.+_", *x) && strchr("-.+_", *y)))
+			return 0;
+	return *x == *y;
+}
+
 static int
 recipeflag(struct ctx *c, struct recipe *r, const struct node *nd)
 {
@@ -637,6 +835,11 @@ recipeflag(struct ctx *c, struct recipe *r, const struct node *nd)
 	for (size_t i = 0; i < r->nflags; i++) {
 		if (!strcmp(r->flags[i].name, nd->label)) {
 			errat(&nd->lloc, "flag '%s' declared twice (first at line %d)", nd->label, r->flags[i].loc.line);
+			return -1;
+		}
+		if (flagvarsame(r->flags[i].name, nd->label)) {
+			errat(&nd->lloc, "flags '%s' and '%s' (line %d) are both $FLAG_%s in the scripts: rename one",
+			      nd->label, r->flags[i].name, r->flags[i].loc.line, flagvar(c->a, nd->label));
 			return -1;
 		}
 	}
@@ -789,6 +992,10 @@ roleservice(struct ctx *c, struct role *ro, const struct node *nd)
 			return -1;
 		}
 	}
+	if (!strcmp(nd->label, "network")) {
+		errat(&nd->lloc, "'network' is the built-in DHCP service: give this service another name");
+		return -1;
+	}
 	s = ARENAPUSH(c->a, ro->services, ro->nservices);
 	s->name = nd->label;
 	s->loc = nd->kloc;
@@ -806,6 +1013,11 @@ roleuser(struct ctx *c, struct role *ro, const struct node *nd)
 
 	if (checklabel(nd, 1) < 0)
 		return -1;
+	if (!usernamevalid(nd->label)) {
+		errat(&nd->lloc, "bad user name '%s': use at most %d lower-case letters, digits and '_.-', starting "
+		      "with a letter or '_' (POSIX portable names)", nd->label, USERNAMEMAX);
+		return -1;
+	}
 	for (size_t i = 0; i < ro->nusers; i++) {
 		if (!strcmp(ro->users[i].name, nd->label)) {
 			errat(&nd->lloc, "user '%s' declared twice (first at line %d)", nd->label, ro->users[i].loc.line);
@@ -819,6 +1031,18 @@ roleuser(struct ctx *c, struct role *ro, const struct node *nd)
 	bad |= applyfields(c, userfields, NFIELDS(userfields), NULL, nd->kids, nd->nkids, u, "a user block");
 	if (u->uid > 65534 || u->gid > 65534) {
 		errat(&nd->kloc, "user '%s': uid and gid must be at most 65534", u->name);
+		bad = 1;
+	}
+	/* a second uid 0 is a second root; the fixed accounts keep their ids */
+	if (u->uid == 0 && strcmp(u->name, "root")) {
+		errat(&nd->kloc, "user '%s': uid 0 is root's; give another uid, or leave it out (one from 1000 up is chosen)",
+		      u->name);
+		bad = 1;
+	} else if ((!strcmp(u->name, "root") && u->uid > 0) || (!strcmp(u->name, "nobody") && u->uid >= 0 && u->uid != 65534)) {
+		errat(&nd->kloc, "user '%s' must keep uid %d: remove 'uid'", u->name, u->name[0] == 'r' ? 0 : 65534);
+		bad = 1;
+	} else if (u->uid == 65534 && strcmp(u->name, "nobody")) {
+		errat(&nd->kloc, "user '%s': uid 65534 is nobody's; give another uid", u->name);
 		bad = 1;
 	}
 	return bad ? -1 : 0;

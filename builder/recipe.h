@@ -104,7 +104,7 @@ struct service {
 	char *name, *command, *user;
 	struct strlist after;   /* services that must be up first */
 	int ready;              /* counts for the "ready" line (default yes) */
-	struct loc loc;
+	struct loc loc, userloc;
 };
 
 struct user {
@@ -158,6 +158,17 @@ int depparse(struct arena *, const char *s, size_t n, struct dep *, const char *
 int versionvalid(const char *s);
 /* Nonzero when s is a valid package, flag or role name. */
 int namevalid(const char *s);
+/* Longest user name: useradd's default limit, and what ps and ls show whole. */
+#define USERNAMEMAX 32
+/* Nonzero when s is a valid user name: [a-z_][a-z0-9_.-]*, at most
+ * USERNAMEMAX characters (the POSIX portable set, lower case, no leading
+ * '-' or digit: chpst and chown would read a number as a uid). */
+int usernamevalid(const char *s);
+/* Nonzero when s is an RFC 1123 host name (what `hostname` defaults to). */
+int hostnamevalid(const char *s);
+/* The longest cmdline a role may give: the kernel takes 2047 bytes (x86),
+ * and the image adds its console, root and timeout parameters first. */
+#define CMDLINEROLEMAX 1536
 /* The value a role gives flag f of pkg, or f's default. */
 const char *flagvalue(const struct flag *f, const struct pkgchoice *pkg);
 /* The text of a dependency operator ("", "<", "<=", "=", ">=", ">"). */

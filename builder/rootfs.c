@@ -1256,9 +1256,12 @@ manifestline(struct buf *b, const struct ent *e)
 		bufprintf(b, "%u,%u", e->major, e->minor);
 	else
 		bufprintf(b, "%llu", e->type == 'f' ? e->size : 0ULL);
-	bufprintf(b, " %s %s %s", hex, e->owner, e->path);
-	if (e->type == 'l')
-		bufprintf(b, " -> %s", e->target);
+	bufprintf(b, " %s %s ", hex, e->owner);
+	bufaddesc(b, e->path);
+	if (e->type == 'l') {
+		bufadds(b, " -> ");
+		bufaddesc(b, e->target);
+	}
 	bufaddc(b, '\n');
 }
 
@@ -1291,8 +1294,11 @@ reportfiles(struct buf *b, const struct ent **v, size_t n)
 	          "file bytes: %llu\n", n, count[0], count[1], count[2], count[3], bytes);
 	qsort(f, nf, sizeof(*f), cmpsize);
 	bufprintf(b, "\nlargest files kept (bytes, path, owner):\n");
-	for (size_t i = 0; i < nf && i < NLARGEST; i++)
-		bufprintf(b, "%10llu  %s  %s\n", f[i]->size, f[i]->path, f[i]->owner);
+	for (size_t i = 0; i < nf && i < NLARGEST; i++) {
+		bufprintf(b, "%10llu  ", f[i]->size);
+		bufaddesc(b, f[i]->path);
+		bufprintf(b, "  %s\n", f[i]->owner);
+	}
 	free(f);
 }
 

@@ -30,7 +30,10 @@
  *                           "TYPE MODE UID:GID SIZE SHA256 OWNER PATH[ -> TARGET]"
  *                           TYPE f d l c; MODE octal; SIZE is MAJOR,MINOR for
  *                           devices; SHA256 "-" for non-files; OWNER the
- *                           package, "overlay:NAME", or "-" (generated)
+ *                           package, "overlay:NAME", or "-" (generated);
+ *                           PATH and TARGET escaped as in the store manifest
+ *                           (a control character, space, backslash or DEL
+ *                           is \ooo; unesc() reads them back)
  *       report              removed files (count, bytes) per strip category,
  *                           stripped ELF files, the 20 largest files kept,
  *                           totals and the archives' sizes

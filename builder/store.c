@@ -473,10 +473,13 @@ packone(struct archive *a, const char *path, struct archive_entry *e, const char
 	}
 	if (type == 'f' && packdata(a, path, full, hex) < 0)
 		goto out;
-	bufprintf(man, "%c %04o %lld %s %s", type, type == 'l' ? 0777 : (unsigned)(st.st_mode & 07777),
-	          type == 'f' ? (long long)st.st_size : 0LL, hex, rel);
-	if (type == 'l')
-		bufprintf(man, " -> %s", target);
+	bufprintf(man, "%c %04o %lld %s ", type, type == 'l' ? 0777 : (unsigned)(st.st_mode & 07777),
+	          type == 'f' ? (long long)st.st_size : 0LL, hex);
+	bufaddesc(man, rel);
+	if (type == 'l') {
+		bufadds(man, " -> ");
+		bufaddesc(man, target);
+	}
 	bufaddc(man, '\n');
 	r = 0;
 out:

@@ -7,7 +7,9 @@
  *                                 without "./", owner 0:0, mtime = epoch
  *   STORE/pkg/<key>/manifest      one line per entry, sorted:
  *                                 "TYPE MODE SIZE SHA256 PATH[ -> TARGET]"
- *                                 TYPE f d l, MODE octal, SHA256 "-" for non-files
+ *                                 TYPE f d l, MODE octal, SHA256 "-" for non-files;
+ *                                 PATH and TARGET escaped (bufaddesc: a control
+ *                                 character, space, backslash or DEL is \ooo)
  *   STORE/pkg/<key>/info          "name NAME\nversion EVR\nkey KEY\n", the
  *                                 key's inputs (for people), and last
  *                                 "archive-sha256 HEX\nmanifest-sha256 HEX\n"

@@ -18,6 +18,12 @@ void bufaddn(struct buf *, const char *, size_t);
 void bufadds(struct buf *, const char *);
 void bufaddc(struct buf *, char);
 void bufprintf(struct buf *, const char *, ...);
+/* Append s escaped for a line of a manifest, where blanks separate fields:
+ * a byte that is a control character, a space, a backslash or DEL becomes \ooo
+ * (three octal digits, as in /etc/fstab); every other byte is kept. */
+void bufaddesc(struct buf *, const char *s);
+/* Undo bufaddesc in place (a \ooo within 0-377); returns s. */
+char *unesc(char *s);
 /* Release the buffer's storage. */
 void buffree(struct buf *);
 /* Nonzero when the slice equals the string. */

@@ -57,8 +57,6 @@ nextline(struct lexer *l, const char **s, size_t *len)
 	*len = nl ? (size_t)(nl - *s) : l->n - l->pos;
 	l->pos += *len + (nl != NULL);
 	l->line++;
-	if (*len && (*s)[*len - 1] == '\r')
-		--*len;
 	return 1;
 }
 
@@ -171,15 +169,29 @@ parseline(struct lexer *l, const char *s, size_t len, size_t i, struct node *nd)
 	if (k + 1 < len && s[k] == '<' && s[k + 1] == '<') {
 		size_t t = k + 2, te;
 		int start = l->line;
+		char q = 0;
 
 		for (; t < len && isblank_(s[t]); t++)
 			;
 		if (t < len && (s[t] == '\'' || s[t] == '"'))
-			t++;
+			q = s[t++];
 		for (te = t; te < len && (islabelchar((unsigned char)s[te])); te++)
 			;
 		if (te == t) {
 			errat(at(l, t), "expected a terminator word after '<<', as in '%s <<EOF'", nd->key);
+			return 0;
+		}
+		/* a quoted tag ('EOF', "EOF") closes with its quote; nothing may
+		 * follow: the shell would read it, undistro would not */
+		e = te;
+		if (q && e < len && s[e] == q)
+			e++;
+		for (; e < len && isblank_(s[e]); e++)
+			;
+		if (e < len) {
+			errat(at(l, e), "unexpected text after '<<%.*s': the script starts on the next line",
+			      (int)(te - t), s + t);
+			heredoc(l, s + t, te - t, start);
 			return 0;
 		}
 		nd->kind = NODE_SCRIPT;
@@ -210,6 +222,28 @@ parseline(struct lexer *l, const char *s, size_t len, size_t i, struct node *nd)
 	else
 		errat(at(l, k), "expected '=', '<<' or '{' after key '%s'", nd->key);
 	return 0;
+}
+
+/* A carriage return anywhere (a CRLF file) is refused once, at the first:
+ * values would carry it and the build's shell would choke on the scripts. */
+static int
+crlf(const char *file, const char *buf, size_t n)
+{
+	const char *cr = memchr(buf, '\r', n), *p, *ls = buf;
+	struct loc loc = {file, 1, 1};
+	size_t more = 0;
+
+	if (!cr)
+		return 0;
+	for (p = buf; p < cr; p++)
+		if (*p == '\n')
+			loc.line++, ls = p + 1;
+	loc.col = (int)(cr - ls) + 1;
+	for (p = cr + 1; p < buf + n; p++)
+		more += *p == '\r';
+	errat(&loc, "carriage return (a CRLF line ending?)%s: convert the file to LF line endings "
+	      "(dos2unix FILE, or sed -i 's/\\r$//' FILE)", more ? " here and further down" : "");
+	return 1;
 }
 
 /* Nodes are collected in malloc'd vectors and copied into the arena once:
@@ -268,6 +302,8 @@ syntaxparse(struct arena *a, const char *file, const char *buf, size_t n, struct
 		errat(&loc, "file contains a NUL byte: recipes and roles are text files");
 		return 1;
 	}
+	if (crlf(file, buf, n))
+		return 1;
 	while (nextline(&l, &s, &len)) {
 		for (i = 0; i < len && isblank_(s[i]); i++)
 			;

@@ -10,7 +10,9 @@
  *
  * syntaxparse() turns a file into a list of nodes; blocks hold their nodes as
  * kids. It reports every syntax error it finds (through diag) and skips the
- * offending line, so one run shows them all. */
+ * offending line, so one run shows them all. A carriage return anywhere (a
+ * CRLF file) is refused once, before parsing; so is text after a script's
+ * tag. */
 #include "str.h"
 
 struct arena;

@@ -8,6 +8,7 @@
 #include "recipe.h"
 #include "str.h"
 #include "sysfiles.h"
+#include "tree.h"
 
 /* The PATH every generated script sets: busybox installs its applets in
  * all four directories. */
@@ -370,10 +371,8 @@ readkeys(struct gen *g, const char *base, const char *path, const struct loc *lo
 	char *full = path[0] == '/' || !base ? xstrdup(path) : xasprintf("%s/%s", base, path), *data;
 	size_t n;
 
-	if (access(full, R_OK) < 0) {
-		errat(loc, "cannot read the ssh key file %s:", full);
-		g->bad = 1;
-	} else if (readfile(full, &data, &n) < 0) {
+	/* a FIFO or device here would hang or flood the build: regular files only */
+	if (readregular(full, KEYFILEMAX, loc, &data, &n) < 0) {
 		g->bad = 1;
 	} else {
 		if (addkeys(full, data, n, b) < 0)

@@ -105,7 +105,7 @@ loadrecipe(struct tree *t, const char *path, const char *dir, int isdirpkg)
 	size_t n;
 	struct recipe *r;
 
-	if (readfile(path, &text, &n) < 0)
+	if (readregular(path, TREEFILEMAX, NULL, &text, &n) < 0)
 		return;
 	/* locations point at the path: it must live as long as the tree */
 	r = recipeparse(&t->arena, arenastrdup(&t->arena, path), dir, text, n);
@@ -162,7 +162,7 @@ loadroles(struct tree *t)
 		size_t len;
 		struct role *ro;
 
-		if (endswith(names[i], ".role") && readfile(p, &text, &len) == 0) {
+		if (endswith(names[i], ".role") && readregular(p, TREEFILEMAX, NULL, &text, &len) == 0) {
 			ro = roleparse(&t->arena, arenastrdup(&t->arena, p), text, len);
 			if (ro)
 				*ARENAPUSH(&t->arena, t->roles, t->nroles) = ro;
@@ -355,6 +355,56 @@ checkinclude(struct tree *t, struct role *ro, unsigned char *state)
 	return bad;
 }
 
+/* Nonzero when path, symlinks and ".." followed, lies inside the tree; *real
+ * receives where it leads (malloc'd, NULL when it does not exist). */
+static int
+intree(struct tree *t, const char *path, char **real)
+{
+	size_t n;
+
+	if (!t->realroot && !(t->realroot = realpath(t->root, NULL)))
+		t->realroot = xstrdup(t->root);
+	*real = realpath(path, NULL);
+	n = strlen(t->realroot);
+	return *real && !strncmp(*real, t->realroot, n) && ((*real)[n] == '/' || (*real)[n] == '\0' ||
+	                                                    !strcmp(t->realroot, "/"));
+}
+
+/* An overlay must be a directory of the tree: the build copies what it holds
+ * (symlinks inside it are copied as symlinks, never followed). */
+static void
+checkoverlay(struct tree *t, const char *name, const struct loc *loc)
+{
+	char *p = xasprintf("%s/%s", t->overlays, name), *real = NULL;
+
+	if (!isdir(p))
+		errat(loc, "overlay directory %s does not exist", p);
+	else if (!intree(t, p, &real))
+		errat(loc, "overlay directory %s leads out of the tree (to %s): make it a directory of the tree",
+		      p, real ? real : "?");
+	free(real);
+	free(p);
+}
+
+/* A key file: a regular file of the tree (read now, so a FIFO or a device
+ * is refused here rather than hanging the build). */
+static void
+checkkeyfile(struct tree *t, const char *file, const struct loc *loc)
+{
+	char *p = !strcmp(t->root, ".") ? xstrdup(file) : xasprintf("%s/%s", t->root, file), *real = NULL, *data;
+	size_t n;
+
+	if (!exists(p))
+		errat(loc, "key file %s does not exist", p);
+	else if (!intree(t, p, &real))
+		errat(loc, "key file %s leads out of the tree (to %s): keep key files in the tree", p,
+		      real ? real : "a missing file");
+	else if (readregular(p, KEYFILEMAX, loc, &data, &n) == 0)
+		free(data);
+	free(real);
+	free(p);
+}
+
 static void
 checkrole(struct tree *t, struct role *ro)
 {
@@ -382,22 +432,18 @@ checkrole(struct tree *t, struct role *ro)
 	if (ro->kernel && !treerecipe(t, ro->kernel))
 		errat(&ro->kernelloc, "kernel package '%s' has no recipe%s", ro->kernel,
 		      hint(treenearestrecipe(t, ro->kernel), &b));
-	for (size_t i = 0; i < ro->overlays.n; i++) {
-		char *p = xasprintf("%s/%s", t->overlays, ro->overlays.v[i]);
+	for (size_t i = 0; i < ro->overlays.n; i++)
+		checkoverlay(t, ro->overlays.v[i], &ro->overlays.loc[i]);
+	if (!ro->overlays.n) {
+		char *p = xasprintf("%s/%s", t->overlays, ro->name);
 
-		if (!isdir(p))
-			errat(&ro->overlays.loc[i], "overlay directory %s does not exist", p);
+		if (exists(p))
+			checkoverlay(t, ro->name, &ro->loc);
 		free(p);
 	}
-	for (size_t u = 0; u < ro->nusers; u++) {
-		for (size_t i = 0; i < ro->users[u].keys.n; i++) {
-			char *p = !strcmp(t->root, ".") ? xstrdup(ro->users[u].keys.v[i])
-			                                : xasprintf("%s/%s", t->root, ro->users[u].keys.v[i]);
-			if (!exists(p))
-				errat(&ro->users[u].keys.loc[i], "key file %s does not exist", p);
-			free(p);
-		}
-	}
+	for (size_t u = 0; u < ro->nusers; u++)
+		for (size_t i = 0; i < ro->users[u].keys.n; i++)
+			checkkeyfile(t, ro->users[u].keys.v[i], &ro->users[u].keys.loc[i]);
 	buffree(&b);
 }
 
@@ -601,28 +647,167 @@ rolechoice(const struct role *ro, const char *pkg)
 	return NULL;
 }
 
-/* Service dependencies must name services of the flattened role. */
+/* A place for messages about another line: "line N" in the same file,
+ * else "FILE:N". */
+static const char *
+lineref(const struct role *ro, const struct loc *l, char *buf, size_t n)
+{
+	if (l->file && ro->path && strcmp(l->file, ro->path))
+		snprintf(buf, n, "%s:%d", l->file, l->line);
+	else
+		snprintf(buf, n, "line %d", l->line);
+	return buf;
+}
+
+/* Depth-first search for `after` cycles among the flattened role's services:
+ * state 0 new, 1 on the path (path[0..depth)), 2 done. A cycle is reported
+ * once, when it holds an `after` of ro's own file (a cycle of an included
+ * role is reported there). */
+struct svcwalk {
+	const struct role *ro, *flat;
+	unsigned char *state;
+	size_t *path, *edge;     /* services on the path, and the `after` item followed from each */
+};
+
+static size_t
+svcindex(const struct role *flat, const char *name)
+{
+	size_t j;
+
+	for (j = 0; j < flat->nservices && strcmp(flat->services[j].name, name); j++)
+		;
+	return j;
+}
+
+static void
+svccycle(struct svcwalk *w, size_t from, size_t depth)
+{
+	const struct loc *at = NULL;
+	struct buf b = {0};
+	char ref[300];
+
+	for (size_t k = from; k < depth; k++) {
+		const struct service *s = &w->flat->services[w->path[k]];
+		const struct loc *l = &s->after.loc[w->edge[k]];
+
+		if (l->file && w->ro->path && !strcmp(l->file, w->ro->path) && !at)
+			at = l;
+		bufprintf(&b, "%s'%s' waits for '%s' (%s)", k > from ? ", " : "", s->name, s->after.v[w->edge[k]],
+		          lineref(w->ro, l, ref, sizeof(ref)));
+	}
+	if (at)
+		errat(at, "services wait for each other in a cycle, so role '%s' can never be ready: %s; "
+		      "remove one of these 'after' entries", w->ro->name, b.p);
+	buffree(&b);
+}
+
+static void
+svcvisit(struct svcwalk *w, size_t i, size_t depth)
+{
+	const struct service *s = &w->flat->services[i];
+
+	w->state[i] = 1;
+	w->path[depth] = i;
+	for (size_t k = 0; k < s->after.n; k++) {
+		size_t j = svcindex(w->flat, s->after.v[k]), from;
+
+		if (j == w->flat->nservices)
+			continue;
+		w->edge[depth] = k;
+		if (w->state[j] == 0) {
+			svcvisit(w, j, depth + 1);
+		} else if (w->state[j] == 1) {
+			for (from = 0; w->path[from] != j; from++)
+				;
+			svccycle(w, from, depth + 1);
+		}
+	}
+	w->state[i] = 2;
+}
+
+static int
+uidtaken(const long *uid, size_t n, long id)
+{
+	for (size_t k = 0; k < n; k++)
+		if (uid[k] == id)
+			return 1;
+	return id == 0 || id == 65534;
+}
+
+/* Accounts of the flattened role: services run as a known user; explicit
+ * uids are unique and do not take one sysfiles.c gives automatically
+ * (1000 up, the first free one, in order). */
+static void
+checkaccounts(const struct role *ro, const struct role *flat)
+{
+	long *uid = xcalloc(flat->nusers + 1, sizeof(*uid));
+	char ref[300];
+
+	for (size_t i = 0; i < flat->nusers; i++) {
+		const struct user *u = &flat->users[i];
+		long next = 1000;
+
+		if (!strcmp(u->name, "root") || !strcmp(u->name, "nobody")) {
+			uid[i] = u->name[0] == 'r' ? 0 : 65534;
+			continue;
+		}
+		for (size_t k = 0; u->uid >= 0 && k < i; k++) {
+			if (uid[k] == u->uid && strcmp(u->loc.file, ro->path) == 0)
+				errat(&u->loc, "user '%s': uid %ld is also user '%s''s (%s%s): give another uid", u->name,
+				      u->uid, flat->users[k].name, lineref(ro, &flat->users[k].loc, ref, sizeof(ref)),
+				      flat->users[k].uid < 0 ? ", chosen automatically" : "");
+		}
+		while (u->uid < 0 && uidtaken(uid, i, next))
+			next++;
+		uid[i] = u->uid >= 0 ? u->uid : next;
+	}
+	for (size_t i = 0; i < flat->nservices; i++) {
+		const struct service *s = &flat->services[i];
+		size_t k;
+
+		if (!s->user || !strcmp(s->user, "root") || !strcmp(s->user, "nobody"))
+			continue;
+		for (k = 0; k < flat->nusers && strcmp(flat->users[k].name, s->user); k++)
+			;
+		if (k == flat->nusers && s->userloc.file && !strcmp(s->userloc.file, ro->path))
+			errat(&s->userloc, "service '%s' runs as user '%s', which role '%s' does not declare: add "
+			      "'user %s { }'", s->name, s->user, ro->name, s->user);
+	}
+	free(uid);
+}
+
+/* Service dependencies must name services of the flattened role, without
+ * cycles; accounts and the default host name must be valid. */
 static void
 checkservices(struct tree *t, struct role *ro)
 {
 	struct role flat;
+	struct svcwalk w;
 
 	roleflatten(t, ro, &flat);
 	for (size_t i = 0; i < ro->nservices; i++) {
 		const struct service *s = &ro->services[i];
 
 		for (size_t k = 0; k < s->after.n; k++) {
-			size_t j;
-
 			if (!strcmp(s->after.v[k], "network"))
 				continue;
-			for (j = 0; j < flat.nservices && strcmp(flat.services[j].name, s->after.v[k]); j++)
-				;
-			if (j == flat.nservices)
+			if (svcindex(&flat, s->after.v[k]) == flat.nservices)
 				errat(&s->after.loc[k], "service '%s' waits for '%s', which role '%s' does not define "
 				      "(known: the role's services and 'network')", s->name, s->after.v[k], ro->name);
 		}
 	}
+	w = (struct svcwalk){ro, &flat, xcalloc(flat.nservices + 1, 1), xcalloc(flat.nservices + 1, sizeof(size_t)),
+	                     xcalloc(flat.nservices + 1, sizeof(size_t))};
+	for (size_t i = 0; i < flat.nservices; i++)
+		if (!w.state[i])
+			svcvisit(&w, i, 0);
+	free(w.state);
+	free(w.path);
+	free(w.edge);
+	checkaccounts(ro, &flat);
+	if (!hostnamevalid(flat.hostname))
+		errat(&ro->loc, "role '%s' sets no hostname, and its name is not a valid host name (RFC 1123): "
+		      "add 'hostname = NAME' (lower-case letters, digits, '-' and '.')", ro->name);
 }
 
 int
@@ -659,6 +844,7 @@ treefree(struct tree *t)
 {
 	arenafree(&t->arena);
 	free(t->root);
+	free(t->realroot);
 	free(t->overlays);
 	memset(t, 0, sizeof(*t));
 }

@@ -5,9 +5,15 @@
 #include "alloc.h"
 #include "recipe.h"
 
+/* Size limits of the files the tree provides: larger ones are refused (a
+ * recipe that is a link to /dev/zero or a huge file must not eat memory). */
+#define TREEFILEMAX (1 << 20)    /* a recipe or role */
+#define KEYFILEMAX (256 << 10)   /* a file of authorized ssh keys */
+
 struct tree {
 	char *root;                /* the -C directory */
 	char *overlays;            /* root/overlays */
+	char *realroot;            /* root, symlinks resolved (on demand) */
 	struct arena arena;        /* owns everything below */
 	struct recipe **recipes;   /* sorted by name */
 	size_t nrecipes;

@@ -43,7 +43,9 @@ done
 export LC_ALL=C
 zstd -dc "$work/a/rootfs.tar.zst" | tar -t | sed 's,/$,,' | sort >"$work/tar.list"
 zstd -dc "$work/a/initramfs.cpio.zst" | cpio -it --quiet | sed 's,/$,,' | sort >"$work/cpio.list"
-sed 's/ -> .*//; s/.* //' "$work/a/manifest" | sort >"$work/manifest.list"
+# (manifest paths are escaped: a space, control character or backslash is \ooo)
+sed 's/ -> .*//; s/.* //' "$work/a/manifest" | perl -pe 's/\\([0-3][0-7]{2})/chr(oct($1))/ge' |
+	sort >"$work/manifest.list"
 cmp "$work/tar.list" "$work/cpio.list" || fail "rootfs.tar.zst and initramfs.cpio.zst list different paths"
 cmp "$work/tar.list" "$work/manifest.list" || fail "the manifest and rootfs.tar.zst list different paths"
 

@@ -573,7 +573,7 @@ keys(void **state)
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(e, "id_ed25519 holds a private key: give the public key (the .pub file)"));
 	assert_non_null(strstr(e, "keys/junk.pub:2:1: not an OpenSSH public key"));
-	assert_non_null(strstr(e, "cannot read the ssh key file"));
+	assert_non_null(strstr(e, "keys/none.pub: No such file or directory"));
 	assert_non_null(strstr(e, "service 'web' runs as user 'www', which role 'test' does not declare"));
 	fixturefree(&fx);
 }
