@@ -836,9 +836,15 @@ tempdir(const struct fetchcfg *cfg, const char *prefix, int *lockfd)
 static int
 aptsource(const struct fetchcfg *cfg, struct want *w, const char *origin, const char *version)
 {
-	char *spec = xasprintf("%s=%s", w->debian, version), *dir, *dl;
+	char *spec = xasprintf("%s=%s", w->debian, version), *dir, *dl, secs[32];
 	int tty = !quiet && isatty(2), lockfd, st, r = -1;
-	char *argv[] = {"apt-get", "source", "--download-only", "--only-source", tty ? "-q=0" : "-qq", spec, NULL};
+	/* apt checks every file against the size and hashes of the archive's
+	 * signed index, which bounds the size; the time is bounded here: the
+	 * whole download by the per-URL total, each stalled connection by
+	 * apt's own timeout */
+	char *argv[] = {"timeout", "-k", "5", secs, "apt-get", "-o", "Acquire::http::Timeout=15", "-o",
+	                "Acquire::https::Timeout=15", "source", "--download-only", "--only-source",
+	                tty ? "-q=0" : "-qq", spec, NULL};
 	struct buf log = {0};
 	double t0 = now();
 
@@ -848,11 +854,15 @@ aptsource(const struct fetchcfg *cfg, struct want *w, const char *origin, const 
 	}
 	dl = xasprintf("%s/dl", dir);
 	note(w, "trying Debian source package %s (apt-get source)", spec);
+	snprintf(secs, sizeof(secs), "%lld", cfg->timeout > 0 ? cfg->timeout : (long long)TIMEOUT);
 	if (mkdirp(dl, 0755) == 0) {
 		st = runlogged(argv, dl, dir, tty ? NULL : &log);
 		while (log.n && log.p[log.n - 1] == '\n')
 			log.p[--log.n] = '\0';
-		if (st != 0)
+		if (st == 124 || st == 128 + 9)
+			failed(w, origin, "apt-get source %s took more than %s s (UNDISTRO_FETCH_TIMEOUT); stopped", spec,
+			       secs);
+		else if (st != 0)
 			failed(w, origin, "apt-get source %s failed (status %d)%s%s", spec, st, log.n ? ":\n    " : "",
 			       log.n ? log.p : "");
 		else if ((r = adoptfrom(cfg, w, dl)) < 0)

@@ -881,6 +881,40 @@ test_debian_missing_version(void **state)
 	assert_int_equal(nentries("tmp"), 0);
 }
 
+/* A Debian source download that stalls (an apt-get that never ends, first
+ * on PATH): stopped after the per-URL time bound, named, nothing left in
+ * the cache's tmp. */
+static void
+test_debian_stall(void **state)
+{
+	struct testsrc t;
+	struct source *s = mksrc(&t, "musl_1.2.3.orig.tar.gz", MUSLSHA, NULL, NULL);
+	char *bin = xasprintf("%s/fakebin", work), *apt = xasprintf("%s/apt-get", bin);
+	char *oldpath = xstrdup(getenv("PATH")), *newpath = xasprintf("%s:%s", bin, oldpath);
+	const char *stall = "#!/bin/sh\nexec sleep 600\n";
+	struct timespec t0, t1;
+	char *path, *msg;
+
+	if (nodebian())
+		skip();
+	assert_int_equal(mkdirp(bin, 0755), 0);
+	assert_int_equal(writeatomic(apt, stall, strlen(stall), 0755), 0);
+	s->debian = "musl";
+	cfg.timeout = 2;
+	setenv("PATH", newpath, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	capbegin();
+	assert_int_equal(fetchsource(&cfg, &rec, s, &path), -1);
+	msg = capend();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	setenv("PATH", oldpath, 1);
+	cfg.timeout = 0;
+	assert_non_null(strstr(msg, "took more than 2 s (UNDISTRO_FETCH_TIMEOUT); stopped"));
+	assert_true(t1.tv_sec - t0.tv_sec < 30);
+	assert_int_equal(nentries("tmp"), 0);
+	free(msg), free(bin), free(apt), free(oldpath), free(newpath);
+}
+
 /* A file of the Debian packaging (patch { debian = yes }). */
 static void
 test_debian_file(void **state)
@@ -946,6 +980,7 @@ main(void)
 		T(test_cfgenv),
 		T(test_debian_musl),
 		T(test_debian_missing_version),
+		T(test_debian_stall),
 		T(test_debian_file),
 	};
 
