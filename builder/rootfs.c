@@ -1038,23 +1038,6 @@ fillentry(const struct fs *fs, const struct ent *e, size_t ino, struct archive_e
 	}
 }
 
-/* libarchive's message with the system's reason when it has one: its
- * "Write error" says neither. Thread-local: rootfs compresses in threads. */
-static const char *
-archerr(struct archive *a)
-{
-	static _Thread_local char buf[512];
-	const char *s = archive_error_string(a);
-	int e = archive_errno(a);
-
-	s = s ? s : "unknown error";
-	if (e > 0 && !strstr(s, strerror(e)))
-		snprintf(buf, sizeof(buf), "%s: %s", s, strerror(e));
-	else
-		snprintf(buf, sizeof(buf), "%s", s);
-	return buf;
-}
-
 /* Write entry e (inode number ino) to both archives (at raw). */
 static int
 writeent(const struct fs *fs, const struct ent *e, size_t ino, struct archive *ar[2], char *raw[2],
@@ -1065,7 +1048,7 @@ writeent(const struct fs *fs, const struct ent *e, size_t ino, struct archive *a
 	fillentry(fs, e, ino, ae);
 	for (int k = 0; k < 2; k++) {
 		if (archive_write_header(ar[k], ae) != ARCHIVE_OK) {
-			err("cannot write %s (adding %s): %s", raw[k], e->path, archerr(ar[k]));
+			err("cannot write %s (adding %s): %s", raw[k], e->path, storearcherr(ar[k]));
 			return -1;
 		}
 	}
@@ -1076,7 +1059,7 @@ writeent(const struct fs *fs, const struct ent *e, size_t ino, struct archive *a
 			return -1;
 		for (int k = 0; k < 2; k++) {
 			if (archive_write_data(ar[k], buf, n) != (la_ssize_t)n) {
-				err("cannot write %s (adding %s): %s", raw[k], e->path, archerr(ar[k]));
+				err("cannot write %s (adding %s): %s", raw[k], e->path, storearcherr(ar[k]));
 				return -1;
 			}
 		}
@@ -1097,7 +1080,7 @@ writearchives(const struct fs *fs, const struct ent **v, size_t n, char *raw[2])
 	for (int k = 0; k < 2 && r == 0; k++) {
 		archive_write_set_bytes_in_last_block(ar[k], 1);
 		if (archive_write_open_filename(ar[k], raw[k]) != ARCHIVE_OK) {
-			err("cannot write %s: %s", raw[k], archerr(ar[k]));
+			err("cannot write %s: %s", raw[k], storearcherr(ar[k]));
 			r = -1;
 		}
 	}
@@ -1105,7 +1088,7 @@ writearchives(const struct fs *fs, const struct ent **v, size_t n, char *raw[2])
 		r = writeent(fs, v[i], i + 1, ar, raw, ae);
 	for (int k = 0; k < 2; k++) {
 		if (r == 0 && archive_write_close(ar[k]) != ARCHIVE_OK) {
-			err("cannot finish %s: %s", raw[k], archerr(ar[k]));
+			err("cannot finish %s: %s", raw[k], storearcherr(ar[k]));
 			r = -1;
 		}
 		archive_write_free(ar[k]);

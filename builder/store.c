@@ -21,10 +21,8 @@
  * the role's final archives use 19. */
 #define STORE_ZSTD_LEVEL 6
 
-/* libarchive's message with the system's reason when it has one: its
- * "Write error" says neither. Thread-local: rootfs compresses in threads. */
-static const char *
-archerr(struct archive *a)
+const char *
+storearcherr(struct archive *a)
 {
 	static _Thread_local char buf[512];
 	const char *s = archive_error_string(a);
@@ -412,7 +410,7 @@ packdata(struct archive *a, const char *path, const char *full, char hex[65])
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		sha256add(&h, buf, (size_t)r);
 		if (archive_write_data(a, buf, (size_t)r) != r) {
-			err("cannot write %s (adding %s): %s", path, full, archerr(a));
+			err("cannot write %s (adding %s): %s", path, full, storearcherr(a));
 			break;
 		}
 	}
@@ -468,7 +466,7 @@ packone(struct archive *a, const char *path, struct archive_entry *e, const char
 		goto out;
 	}
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		err("cannot write %s (adding %s): %s", path, full, archerr(a));
+		err("cannot write %s (adding %s): %s", path, full, storearcherr(a));
 		goto out;
 	}
 	if (type == 'f' && packdata(a, path, full, hex) < 0)
@@ -560,14 +558,14 @@ pack(const char *destdir, const char *path, long long epoch, struct buf *man, ch
 		qsort(w.paths, w.n, sizeof(*w.paths), cmpstr);
 	archive_write_set_format_pax_restricted(a);
 	if (archive_write_open(a, z, NULL, zwrite, NULL) != ARCHIVE_OK) {
-		err("cannot write %s: %s", path, archerr(a));
+		err("cannot write %s: %s", path, storearcherr(a));
 		goto out;
 	}
 	for (size_t i = 0; i < w.n; i++)
 		if (packone(a, path, e, destdir, w.paths[i], epoch, man) < 0)
 			goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		err("cannot finish %s: %s", path, archerr(a));
+		err("cannot finish %s: %s", path, storearcherr(a));
 		goto out;
 	}
 	if (zput(z, "", 0, ZSTD_e_end) < 0)
@@ -710,7 +708,7 @@ storeextract(const struct store *s, const char *key, const char *dir)
 		free(full);
 		/* two packages may both own a directory; files must not collide */
 		if (archive_write_header(w, e) != ARCHIVE_OK) {
-			err("%s: cannot extract '%s' into %s: %s", path, p, dir, archerr(w));
+			err("%s: cannot extract '%s' into %s: %s", path, p, dir, storearcherr(w));
 			goto out;
 		}
 		if (archive_entry_size(e) > 0) {
@@ -724,12 +722,12 @@ storeextract(const struct store *s, const char *key, const char *dir)
 			if (st != ARCHIVE_EOF) {
 				damaged = st != ARCHIVE_OK;
 				if (!damaged)
-					err("%s: cannot extract '%s' into %s: %s", path, p, dir, archerr(w));
+					err("%s: cannot extract '%s' into %s: %s", path, p, dir, storearcherr(w));
 				goto out;
 			}
 		}
 		if (archive_write_finish_entry(w) != ARCHIVE_OK) {
-			err("%s: cannot finish '%s' in %s: %s", path, p, dir, archerr(w));
+			err("%s: cannot finish '%s' in %s: %s", path, p, dir, storearcherr(w));
 			goto out;
 		}
 	}

@@ -63,4 +63,9 @@ int storeadd(const struct store *, const char *key, const char *destdir, long lo
 int storeextract(const struct store *, const char *key, const char *dir);
 /* Free. */
 void storeclose(struct store *);
+struct archive;
+/* libarchive's message for a, with the system's reason when it has one (its
+ * "Write error" says neither). Thread-local buffer: rootfs compresses in
+ * threads. */
+const char *storearcherr(struct archive *a);
 #endif
