@@ -293,7 +293,7 @@ buildenv(struct env *e, const struct target *tg, const struct planpkg *p, int jo
 		{"NM", "nm"}, {"OBJCOPY", "objcopy"}, {"READELF", "readelf"}, {"PKG_CONFIG", "pkg-config"},
 	};
 
-	setenvv(e, "PATH", SB_BIN ":/usr/bin:/bin");
+	setenvv(e, "PATH", SB_BIN ":" SANDBOX_PATH);
 	setenvv(e, "HOME", SB_HOME);
 	setenvv(e, "TMPDIR", "/tmp");
 	setenvv(e, "LC_ALL", "C");
@@ -311,6 +311,8 @@ buildenv(struct env *e, const struct target *tg, const struct planpkg *p, int jo
 	setenvv(e, "KERNEL_IMAGE", tg->kernelimage);
 	snprintf(num, sizeof(num), "%04x", tg->pemachine);
 	setenvv(e, "PE_MACHINE", num);
+	snprintf(num, sizeof(num), "%u", tg->elfmachine);
+	setenvv(e, "ELF_MACHINE", num);
 	/* target programs in recipe tests: under the user-mode emulator, whose
 	 * -L finds the loader and libraries in the sysroot (docs/recipes.md) */
 	v = targetnative(tg) ? xstrdup("") : xasprintf("%s -L %s", tg->qemuuser, SB_SYSROOT);
@@ -700,10 +702,14 @@ jobinput(struct sched *s, size_t k)
 		finishjob(s, k);
 		return;
 	}
-	if ((w = write(j->log, buf, (size_t)n)) != n) {
-		if (w >= 0)
-			errno = ENOSPC;  /* a short write to a file: the next one says why */
-		warn("cannot write %s/%s.log:", s->cfg->logs, s->pl->pkgs[j->pkg].r->name);
+	/* a short write to a file: the next write says why */
+	for (ssize_t off = 0; off < n; off += w) {
+		if ((w = write(j->log, buf + off, (size_t)(n - off))) < 0 && errno == EINTR) {
+			w = 0;
+		} else if (w < 0) {
+			warn("cannot write %s/%s.log:", s->cfg->logs, s->pl->pkgs[j->pkg].r->name);
+			break;
+		}
 	}
 	if (!s->cfg->verbose)
 		return;
@@ -821,12 +827,12 @@ checktools(const struct plan *pl, const enum pstate *st)
 		const struct strlist *t = &pl->pkgs[i].r->tools;
 
 		for (size_t k = 0; st[i] == P_WAIT && k < t->n; k++) {
-			char *p = ospathfind(t->v[k]);
+			char *p = ospathfindin(t->v[k], SANDBOX_PATH);
 
 			if (!p) {
-				errat(&t->loc[k], "%s needs the build machine's '%s', which is not on PATH: install it "
-				      "(ci/install-deps installs the tools of the tree's recipes)", pl->pkgs[i].r->name,
-				      t->v[k]);
+				errat(&t->loc[k], "%s needs the build machine's '%s', which is not in %s (the sandbox's "
+				      "PATH): install it (ci/install-deps installs the tools of the tree's recipes)",
+				      pl->pkgs[i].r->name, t->v[k], SANDBOX_PATH);
 				ok = 0;
 			}
 			free(p);

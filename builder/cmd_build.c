@@ -78,5 +78,6 @@ const struct cmd cmd_build = {
 	"  -v, --verbose   show the build output, each line prefixed by its package\n"
 	"\n"
 	"Logs: OUT/logs/PACKAGE.log (CACHE/logs/ARCH for package builds).\n"
-	"Exit status: 0 built, 1 bad input, 3 a build or test failed, 4 system failure.\n",
+	"Exit status: 0 built, 1 bad input, 2 usage (also a malformed SOURCE_DATE_EPOCH),\n"
+	"3 a build or test failed, 4 system failure.\n",
 };

@@ -573,7 +573,7 @@ static int
 download(const struct fetchcfg *cfg, struct want *w, struct sink *s, const char *url)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct xfer x = {s, w->file, 0, 0, w->max, 0};
+	struct xfer x = {.s = s, .file = w->file, .max = w->max};
 	CURL *h = curlsetup(cfg, &x, url, errbuf);
 	double deadline = now() + (double)(cfg->timeout > 0 ? cfg->timeout : TIMEOUT);
 	CURLcode rc;
@@ -842,7 +842,9 @@ aptsource(const struct fetchcfg *cfg, struct want *w, const char *origin, const 
 	 * signed index, which bounds the size; the time is bounded here: the
 	 * whole download by the per-URL total, each stalled connection by
 	 * apt's own timeout */
-	char *argv[] = {"timeout", "-k", "5", secs, "apt-get", "-o", "Acquire::http::Timeout=15", "-o",
+	/* --foreground: apt-get stays in our process group, so stopping a
+	 * build's group (or ^C) stops it too */
+	char *argv[] = {"timeout", "--foreground", "-k", "5", secs, "apt-get", "-o", "Acquire::http::Timeout=15", "-o",
 	                "Acquire::https::Timeout=15", "source", "--download-only", "--only-source",
 	                tty ? "-q=0" : "-qq", spec, NULL};
 	struct buf log = {0};

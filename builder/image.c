@@ -220,9 +220,14 @@ checkkernel(const struct imagejob *j)
 	}
 	n = read(fd, h, sizeof(h));
 	close(fd);
+	if (n < 0) {
+		err("image: %s:", j->kernel);
+		return -1;
+	}
 	if (n >= 0x40 && h[0] == 'M' && h[1] == 'Z')
 		pe = le(h + 0x3c, 4);
-	if (pe && pe + 6 <= (unsigned)n && !memcmp(h + pe, "PE\0\0", 4))
+	/* pe comes from the file: compare without overflow */
+	if (pe >= 0x40 && n >= 6 && pe <= (size_t)n - 6 && !memcmp(h + pe, "PE\0\0", 4))
 		machine = le(h + pe + 4, 2);
 	if (machine != j->target->pemachine) {
 		err("image: the kernel %s is not an EFI image for %s (PE machine %04x, want %04x): build the kernel "
@@ -442,13 +447,10 @@ static int
 espdirs(struct img *im)
 {
 	char *img = xasprintf("%s@@%ld", im->raw, ESPSTART);
+	/* syslinux's directory only where the target boots from BIOS */
 	char *argv[] = {"mmd", "-i", img, "::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries",
-	                "::/syslinux", NULL};
-	int r;
-
-	if (!im->job->target->biosmbr)
-		argv[7] = NULL;   /* UEFI only: no syslinux */
-	r = tool(im, argv);
+	                im->job->target->biosmbr ? "::/syslinux" : NULL, NULL};
+	int r = tool(im, argv);
 
 	free(img);
 	return r;

@@ -1,18 +1,21 @@
 #ifndef UNDISTRO_IMAGE_H
 #define UNDISTRO_IMAGE_H
 /* The image stage: a kernel, an initramfs and optionally an erofs root file
- * system become one GPT disk image that boots under BIOS (syslinux from
- * gptmbr.bin) and UEFI (systemd-boot), plus the formats clouds import.
+ * system become one GPT disk image that boots under UEFI (systemd-boot for
+ * the target) and, where the target has BIOS boot (target.h biosmbr), under
+ * BIOS too (syslinux from gptmbr.bin), plus the formats clouds import.
  * Built without root: sfdisk on a file, mkfs.vfat --offset, mtools,
  * syslinux --install --offset, qemu-img. Reproducible: given the same inputs,
  * epoch and uuidseed, disk.raw, disk.qcow2 and disk.vhd are byte-identical
  * (disk.vmdk is not: see image.c).
  *
  * Disk layout (512-byte sectors, MiB-aligned):
- *   LBA 0      protective MBR with gptmbr.bin's 440 bytes of boot code
- *   1 MiB      p1 "ESP": FAT (32 when large enough), LegacyBIOSBootable;
- *              /vmlinuz, /initrd, /syslinux/{syslinux.cfg,ldlinux.*},
- *              /EFI/BOOT/BOOTX64.EFI (systemd-boot), /loader/...
+ *   LBA 0      protective MBR; with BIOS boot, gptmbr.bin's 440 bytes of
+ *              boot code
+ *   1 MiB      p1 "ESP": FAT (32 when large enough), LegacyBIOSBootable with
+ *              BIOS boot; /vmlinuz, /initrd, /EFI/BOOT/<target efiboot>
+ *              (systemd-boot), /loader/..., with BIOS boot also
+ *              /syslinux/{syslinux.cfg,ldlinux.*}
  *   after it   p2 "root" (only with erofs): the erofs image as given
  *   end        backup GPT; space beyond the partitions stays unallocated
  *

@@ -28,7 +28,7 @@ usage(FILE *f)
 	        "  --help    this text; `undistro COMMAND --help` for a command\n"
 	        "  --version print the version\n"
 	        "\ntargets (--arch of build, run, resolve, graph, fetch): %s\n", targetnames());
-	fprintf(f, 
+	fprintf(f,
 	        "\nexit status:\n"
 	        "  0  success\n"
 	        "  1  bad input: a recipe or role error, or an unsatisfiable request\n"

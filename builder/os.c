@@ -591,9 +591,9 @@ ospathsbin(void)
 }
 
 char *
-ospathfind(const char *name)
+ospathfindin(const char *name, const char *path)
 {
-	const char *path = getenv("PATH"), *p, *end;
+	const char *p, *end;
 
 	if (strchr(name, '/'))
 		return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
@@ -607,4 +607,10 @@ ospathfind(const char *name)
 		free(full);
 	}
 	return NULL;
+}
+
+char *
+ospathfind(const char *name)
+{
+	return ospathfindin(name, getenv("PATH"));
 }

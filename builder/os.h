@@ -67,6 +67,11 @@ void ospathsbin(void);
 /* The path (malloc'd) at which execvp would find the program name (itself
  * when it holds a '/'), or NULL when there is none. */
 char *ospathfind(const char *name);
+/* The same over the directories of path (colon-separated) instead of PATH. */
+char *ospathfindin(const char *name, const char *path);
+/* The host directories the sandbox's PATH holds (after the build's own
+ * tools): programs a build runs from the host must be found here. */
+#define SANDBOX_PATH "/usr/bin:/bin"
 /* A TCP port on 127.0.0.1 that nothing listens on: want itself when it is
  * free, else one the kernel picks; -1 on failure (errno set). */
 int osfreeport(int want);

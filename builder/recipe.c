@@ -524,7 +524,7 @@ checkvalue(const struct field *f, const char *v, const struct loc *l)
 		}
 		if (i > CMDLINEROLEMAX) {
 			errat(l, "the kernel command line is %zu bytes; a role's part may have at most %d "
-			      "(the kernel's limit is 2047 with what the image adds)", i, CMDLINEROLEMAX);
+			      "(the kernel's limit, with what the image adds, is about 2 KiB)", i, CMDLINEROLEMAX);
 			return -1;
 		}
 		if (quotes % 2) {

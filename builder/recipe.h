@@ -166,8 +166,9 @@ int namevalid(const char *s);
 int usernamevalid(const char *s);
 /* Nonzero when s is an RFC 1123 host name (what `hostname` defaults to). */
 int hostnamevalid(const char *s);
-/* The longest cmdline a role may give: the kernel takes 2047 bytes (x86),
- * and the image adds its console, root and timeout parameters first. */
+/* The longest cmdline a role may give, on every target: the smallest
+ * kernel limit in target.c (cmdlinemax) less room for the console, root and
+ * timeout parameters the image adds first. */
 #define CMDLINEROLEMAX 1536
 /* The value a role gives flag f of pkg, or f's default. */
 const char *flagvalue(const struct flag *f, const struct pkgchoice *pkg);

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,10 @@ qemuesc(struct arena *a, const char *s)
 int
 runkvmworks(const struct target *t)
 {
+	char dev[128];
 	char *argv[] = {"timeout", "-k", "1", PROBESECS, (char *)t->qemu, "-accel", "kvm",
 	                "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
-	                "-chardev", "stdio,id=dbg", "-device", "isa-debugcon,iobase=0x402,chardev=dbg",
+	                "-chardev", "stdio,id=dbg", "-device", dev,
 	                "-boot", "reboot-timeout=0", "-no-reboot", NULL};
 	FILE *out;
 	char chunk[4096];
@@ -69,8 +71,9 @@ runkvmworks(const struct target *t)
 	if (fd < 0)
 		return 0;
 	close(fd);
-	if (!t->biosmbr)
+	if (!t->kvmprobe)
 		return 1;
+	snprintf(dev, sizeof(dev), "%s,chardev=dbg", t->kvmprobe);
 	if (!(out = tmpfile()))
 		return 0;
 	st = osrun(argv, NULL, NULL, fileno(out));
@@ -183,7 +186,7 @@ runlogged(struct args *g, int timeout)
 	}
 	if (st != 0) {
 		if (st > 0)
-			err("run: %s exited with status %d", g->v[k], st);
+			err("run: %s exited with status %d", g->v[0], st);
 		return -1;
 	}
 	return 0;
@@ -205,6 +208,7 @@ runimage(const struct runopts *o)
 	} else {
 		*ARENAPUSH(g.a, g.v, g.n) = NULL;
 		fflush(NULL);
+		signal(SIGXFSZ, SIG_DFL);   /* main ignores it for itself only */
 		execvp(g.v[0], g.v);
 		err("run: cannot run %s:", g.v[0]);
 		r = -1;

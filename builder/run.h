@@ -4,7 +4,7 @@
 
 /* Boot a built image under qemu: `undistro run`, and the boot tests.
  * The disk (outdir/disk.raw) is attached as NVMe with snapshot=on, so the
- * guest never changes the build output; the OVMF variable store is likewise
+ * guest never changes the build output; the UEFI variable store is likewise
  * a snapshot of the distribution's template. */
 
 /* A guest TCP port reachable on the host at 127.0.0.1:host. */
@@ -38,10 +38,10 @@ struct runopts {
  * returns -1 (-2 when the timeout stopped it). */
 int runimage(const struct runopts *);
 /* Nonzero when guests of the target can run under KVM here: the target is
- * the build machine's own, /dev/kvm opens and, for a BIOS target, a tiny
- * guest (SeaBIOS alone, no disk) prints its banner and exits under -accel
- * kvm within a few seconds: a /dev/kvm that exists is not enough (nested
- * setups fail at run time). A UEFI-only native target is taken to work
- * once /dev/kvm opens. */
+ * the build machine's own, /dev/kvm opens and, where the target has a probe
+ * (target.h kvmprobe), a tiny guest (firmware alone, no disk) prints its
+ * banner and exits under -accel kvm within a few seconds: a /dev/kvm that
+ * exists is not enough (nested setups fail at run time). A target without
+ * a probe is taken to work once /dev/kvm opens. */
 int runkvmworks(const struct target *);
 #endif

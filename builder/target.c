@@ -35,6 +35,7 @@ static const struct target targets[] = {
 		.efiloaderdirs = efidirs,
 		.efiboot = "BOOTX64.EFI",
 		.biosmbr = "/usr/lib/syslinux/mbr/gptmbr.bin",
+		.kvmprobe = "isa-debugcon,iobase=0x402",   /* SeaBIOS's debug port */
 		.console = "ttyS0,115200",
 		.cmdlinemax = 2047,
 		.qemu = "qemu-system-x86_64",
@@ -150,19 +151,20 @@ targetchecktools(const struct target *t)
 	char *found;
 
 	snprintf(gcc, sizeof(gcc), "%sgcc", targetcross(t));
-	if ((found = ospathfind(gcc))) {
+	/* where the sandbox's scripts will look, not the caller's PATH */
+	if ((found = ospathfindin(gcc, SANDBOX_PATH))) {
 		free(found);
 	} else {
-		err("building for %s needs %s: install Debian's %s (ci/install-deps does)", t->name, gcc,
+		err("building for %s needs %s in %s: install Debian's %s", t->name, gcc, SANDBOX_PATH,
 		    targetnative(t) ? "gcc" : t->debcross);
 		ok = 0;
 	}
 	/* recipe tests run target programs: never skipped for a foreign target */
-	if (!targetnative(t) && (found = ospathfind(t->qemuuser))) {
+	if (!targetnative(t) && (found = ospathfindin(t->qemuuser, SANDBOX_PATH))) {
 		free(found);
 	} else if (!targetnative(t)) {
-		err("building for %s on this machine needs %s to run the recipes' tests: install Debian's "
-		    "qemu-user (ci/install-deps does)", t->name, t->qemuuser);
+		err("building for %s on this machine needs %s in %s to run the recipes' tests: install Debian's "
+		    "qemu-user (ci/install-deps does)", t->name, t->qemuuser, SANDBOX_PATH);
 		ok = 0;
 	}
 	return ok ? 0 : -1;

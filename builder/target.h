@@ -27,6 +27,9 @@ struct target {
 	 * be installed (the first readable wins), the name the firmware loads
 	 * from removable media, the BIOS boot code (NULL: UEFI only) */
 	const char *efiloader, *const *efiloaderdirs, *efiboot, *biosmbr;
+	/* the qemu device whose output shows that the firmware ran, for the
+	 * KVM probe (NULL: none) */
+	const char *kvmprobe;
 	/* the kernel's console= (NULL: the firmware's SPCR table chooses) */
 	const char *console;
 	int cmdlinemax;          /* COMMAND_LINE_SIZE - 1 */

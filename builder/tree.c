@@ -796,8 +796,13 @@ checkservices(struct tree *t, struct role *ro)
 				      "(known: the role's services and 'network')", s->name, s->after.v[k], ro->name);
 		}
 	}
-	w = (struct svcwalk){ro, &flat, xcalloc(flat.nservices + 1, 1), xcalloc(flat.nservices + 1, sizeof(size_t)),
-	                     xcalloc(flat.nservices + 1, sizeof(size_t))};
+	w = (struct svcwalk){
+		.ro = ro,
+		.flat = &flat,
+		.state = xcalloc(flat.nservices + 1, 1),
+		.path = xcalloc(flat.nservices + 1, sizeof(size_t)),
+		.edge = xcalloc(flat.nservices + 1, sizeof(size_t)),
+	};
 	for (size_t i = 0; i < flat.nservices; i++)
 		if (!w.state[i])
 			svcvisit(&w, i, 0);

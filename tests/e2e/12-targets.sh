@@ -14,12 +14,12 @@ chmod 755 "$t"
 as=
 [ "$(id -u)" != 0 ] || as="setpriv --reuid=65534 --regid=65534 --clear-groups"
 fail() { echo "FAIL: $*"; exit 1; }
-# u ARGS...: undistro on the test tree (with PATH=$upath when set)
-upath=
+# u ARGS...: undistro on the test tree (under $wrap when set)
+wrap=
 u() {
-	# shellcheck disable=SC2086 # $as is empty or a command with arguments
-	env PATH="${upath:-$PATH}" UNDISTRO_CACHE="$t/cache" UNDISTRO_STORE="$t/store" UNDISTRO_WORK="$t/work" HOME="$t" \
-		timeout 60 $as "$UNDISTRO" -C "$t/tree" "$@"
+	# shellcheck disable=SC2086 # $as and $wrap are empty or commands with arguments
+	env UNDISTRO_CACHE="$t/cache" UNDISTRO_STORE="$t/store" UNDISTRO_WORK="$t/work" HOME="$t" \
+		timeout 60 $as $wrap "$UNDISTRO" -C "$t/tree" "$@"
 }
 # expect CODE PATTERN ARGS...
 expect() {
@@ -52,16 +52,17 @@ done
 expect 1 "only.role:3:8: role 'only' does not support $other" run --arch "$other" only
 echo "arch: refused at the role's line by resolve, graph, fetch, build and run"
 
-# a PATH with the basic tools but without the cross compiler or qemu-user
-mkdir "$t/bin"
-for p in sh env timeout setpriv cat grep sed mkdir rm cp chmod uname git gcc ld tar zstd bwrap; do
-	f=$(command -v "$p" 2>/dev/null) && ln -s "$f" "$t/bin/$p"
-done
-upath=$t/bin
-expect 4 "needs $other-linux-gnu-gcc: install Debian's gcc-" build --arch "$other" --packages p
-grep -q "needs qemu-$other to run the recipes' tests: install Debian's qemu-user" "$t/out" ||
+# the cross compiler and the user-mode emulator hidden where the sandbox
+# looks for them (/usr/bin): a bubblewrap namespace binds an empty,
+# non-executable file over each
+hide="--ro-bind /dev/null /usr/bin/$other-linux-gnu-gcc --ro-bind /dev/null /usr/bin/qemu-$other"
+[ -e "/usr/bin/$other-linux-gnu-gcc" ] || hide="--ro-bind /dev/null /usr/bin/qemu-$other"
+[ -e "/usr/bin/qemu-$other" ] || fail "no /usr/bin/qemu-$other here (ci/install-deps installs qemu-user)"
+wrap="bwrap --dev-bind / / $hide"
+expect 4 "needs $other-linux-gnu-gcc in /usr/bin:/bin: install Debian's gcc-" build --arch "$other" --packages p
+grep -q "needs qemu-$other in /usr/bin:/bin to run the recipes' tests: install Debian's qemu-user" "$t/out" ||
 	{ cat "$t/out"; fail "the missing emulator is not named"; }
-upath=
+wrap=
 [ ! -e "$t/store/pkg" ] || [ -z "$(ls "$t/store/pkg")" ] || fail "a package was built without the cross tools"
 echo "missing cross tools: named with their Debian packages, nothing built"
 
