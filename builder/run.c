@@ -56,7 +56,9 @@ int
 runkvmworks(const struct target *t)
 {
 	char dev[128];
-	char *argv[] = {"timeout", "-k", "1", PROBESECS, (char *)t->qemu, "-accel", "kvm",
+	/* the CPU the guest will get: here KVM ran SeaBIOS with qemu's default
+	 * CPU but failed at start with -cpu host (an MSR it could not set) */
+	char *argv[] = {"timeout", "-k", "1", PROBESECS, (char *)t->qemu, "-accel", "kvm", "-cpu", "host",
 	                "-nodefaults", "-no-user-config", "-display", "none", "-m", "16",
 	                "-chardev", "stdio,id=dbg", "-device", dev,
 	                "-boot", "reboot-timeout=0", "-no-reboot", NULL};

@@ -39,6 +39,16 @@ bootstop
 boot base uefi --uefi
 bootstop
 
+# as root, where /dev/kvm opens: the KVM probe must answer for the CPU the
+# guest gets (here KVM ran the probe's firmware with qemu's default CPU but
+# aborted a -cpu host guest), else qemu dies and nothing boots
+if [ -n "$asuser" ]; then
+	saved=$asuser asuser=
+	boot base root
+	bootstop
+	asuser=$saved
+fi
+
 # web: the page from overlays/web through the forwarded port
 httpport=$(freeport)
 boot web web --port "80:$httpport"
