@@ -6,21 +6,8 @@
 # store entry and the next run completes. Runs as nobody when root.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
-t=$(mktemp -d /tmp/undistro-build.XXXXXX)
-trap 'rm -rf "$t"' EXIT
-chmod 755 "$t"
-cd "$t"
-as=
-if [ "$(id -u)" = 0 ]; then
-	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
-fi
-# shellcheck disable=SC2086 # $as is empty or a command with arguments
-u() { env UNDISTRO_CACHE="$t/cache" UNDISTRO_STORE="$t/store" UNDISTRO_WORK="$t/work" HOME="$t" $as "$UNDISTRO" -C "$t/tree" "$@"; }
-fail() { echo "FAIL: $*"; exit 1; }
-own() { [ -z "$as" ] || chown -R 65534:65534 "$t"; }
-
-mkdir -p "$t/tree/recipes/roles" "$t/tree/stage2"
-cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+. "$TOP/tests/e2e/synth.sh"
+synthinit build
 # shellcheck disable=SC2016 # the $DESTDIR references are for the recipe
 recipe() { # name deps extra-install-line
 	{
