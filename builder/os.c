@@ -203,24 +203,24 @@ writeatomic(const char *path, const void *data, size_t n, mode_t mode)
 }
 
 int
-readfile(const char *path, char **data, size_t *n)
+readquiet(const char *path, char **data, size_t *n)
 {
 	struct buf b = {0};
 	char chunk[16384];
 	ssize_t r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		err("cannot open %s:", path);
+	if (fd < 0)
 		return -1;
-	}
 	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			err("read %s:", path);
+			int e = errno;
+
 			close(fd);
 			buffree(&b);
+			errno = e;
 			return -1;
 		}
 		bufaddn(&b, chunk, (size_t)r);
@@ -230,6 +230,16 @@ readfile(const char *path, char **data, size_t *n)
 		bufaddn(&b, "", 0);
 	*data = b.p;
 	*n = b.n;
+	return 0;
+}
+
+int
+readfile(const char *path, char **data, size_t *n)
+{
+	if (readquiet(path, data, n) < 0) {
+		err("cannot read %s:", path);
+		return -1;
+	}
 	return 0;
 }
 

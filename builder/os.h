@@ -28,6 +28,9 @@ int opentemp(const char *path, char **tmp);
 int committemp(int fd, char *tmp, const char *path, mode_t mode);
 /* Read a whole file into *data (malloc'd, NUL-terminated) and *n. */
 int readfile(const char *path, char **data, size_t *n);
+/* The same, quietly: -1 with errno set, for callers that turn a failure
+ * into their own words. */
+int readquiet(const char *path, char **data, size_t *n);
 /* Like readfile, for files the tree provides (recipes, roles, key files):
  * only a regular file of at most max bytes is read; a FIFO (never waited
  * for), a device, a directory or a larger file is refused, reported at at

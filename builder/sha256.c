@@ -62,30 +62,40 @@ sha256finalhex(struct sha256 *h, char hex[65])
 }
 
 int
-sha256file(const char *path, char hex[65])
+sha256path(const char *path, char hex[65])
 {
 	struct sha256 h;
 	char buf[65536];
 	ssize_t r;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		err("cannot open %s:", path);
+	if (fd < 0)
 		return -1;
-	}
 	sha256init(&h);
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			err("read %s:", path);
+			int e = errno;
+
 			close(fd);
 			sha256final(&h, (unsigned char[32]){0});
+			errno = e;
 			return -1;
 		}
 		sha256add(&h, buf, (size_t)r);
 	}
 	close(fd);
 	sha256finalhex(&h, hex);
+	return 0;
+}
+
+int
+sha256file(const char *path, char hex[65])
+{
+	if (sha256path(path, hex) < 0) {
+		err("cannot read %s:", path);
+		return -1;
+	}
 	return 0;
 }

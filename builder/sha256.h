@@ -20,4 +20,7 @@ void sha256finalhex(struct sha256 *, char hex[65]);
 void sha256hex(const unsigned char in[32], char hex[65]);
 /* Digest of a whole file into hex; 0 or -1 (reported). */
 int sha256file(const char *path, char hex[65]);
+/* The same, quietly: -1 with errno set, for callers that report in their
+ * own terms. */
+int sha256path(const char *path, char hex[65]);
 #endif

@@ -94,60 +94,6 @@ storeclose(struct store *s)
 	s->lock = -1;
 }
 
-/* A whole small file, quietly: the checks below turn failures into a
- * reason ("manifest: No such file or directory"), not into errors. */
-static int
-slurp(const char *path, struct buf *b)
-{
-	char chunk[4096];
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			return -1;
-		}
-		bufaddn(b, chunk, (size_t)r);
-	}
-	close(fd);
-	bufaddn(b, "", 0);
-	return 0;
-}
-
-/* The sha256 of a file, quietly (errno set on failure). */
-static int
-hashpath(const char *path, char hex[65])
-{
-	struct sha256 h;
-	char chunk[65536];
-	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	sha256init(&h);
-	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-
-			close(fd);
-			sha256final(&h, (unsigned char[32]){0});
-			errno = e;
-			return -1;
-		}
-		sha256add(&h, chunk, (size_t)r);
-	}
-	close(fd);
-	sha256finalhex(&h, hex);
-	return 0;
-}
 
 /* The value of "KEY VALUE" line tag in info text, copied into v (size n);
  * empty when absent. */
@@ -220,7 +166,7 @@ entrycheck(const struct store *s, const char *key, struct buf *why, char **name)
 		goto out;
 	}
 	p = xasprintf("%s/info", dir);
-	if (slurp(p, &info) < 0) {
+	if (readquiet(p, &info.p, &info.n) < 0) {
 		bufprintf(why, "info: %s", strerror(errno));
 		goto out;
 	}
@@ -237,14 +183,14 @@ entrycheck(const struct store *s, const char *key, struct buf *why, char **name)
 	}
 	free(p);
 	p = xasprintf("%s/verified", dir);
-	if (slurp(p, &old) == 0 && !strcmp(old.p, cur.p)) {
+	if (readquiet(p, &old.p, &old.n) == 0 && !strcmp(old.p, cur.p)) {
 		r = 1;
 		goto out;
 	}
 	for (size_t i = 0; i < 2; i++) {
 		const char *file = i ? "manifest" : "pkg.tar.zst", *tag = i ? "manifest-sha256" : "archive-sha256";
 		char *f = xasprintf("%s/%s", dir, file);
-		int h = hashpath(f, hex);
+		int h = sha256path(f, hex);
 
 		free(f);
 		infoget(info.p, tag, want, sizeof(want));
@@ -322,7 +268,7 @@ storedamaged(const struct store *s, const char *key, const char *why)
 	char *p = xasprintf("%s/pkg/%s/info", s->dir, key), v[80] = "";
 	struct buf info = {0};
 
-	if (slurp(p, &info) == 0)
+	if (readquiet(p, &info.p, &info.n) == 0)
 		infoget(info.p, "name", v, sizeof(v));
 	storedrop(s, key);
 	err("store entry %s (%s) is damaged (%s): removed it; run the build again to rebuild it", key,
