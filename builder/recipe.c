@@ -101,6 +101,7 @@ static const struct field rolefields[] = {
 	{"kernel", F_NAME, offsetof(struct role, kernel), offsetof(struct role, kernelloc), 0, NULL},
 	{"cmdline", F_CMDLINE, offsetof(struct role, cmdline), NOLOC, 0, NULL},
 	{"arch", F_NAMES, offsetof(struct role, arch), NOLOC, 0, NULL},
+	{"login-user", F_USER, offsetof(struct role, loginuser), offsetof(struct role, loginuserloc), 0, NULL},
 	{"strip-keep", F_ENUMLIST, offsetof(struct role, strip), NOLOC, 0,
 	 "man,doc,info,locale,headers,static,pkgconfig,cmake,elf"},
 };

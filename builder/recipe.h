@@ -141,8 +141,10 @@ struct role {
 	int archlimited;          /* flattened: some role of the chain names
 	                           * targets; arch is then what all of them allow */
 	struct loc archloc;       /* flattened: the outermost such `arch` line */
+	char *loginuser;          /* `login-user`: the account that receives the
+	                           * ssh keys handed in at boot (default root) */
 	struct imageopts image;
-	struct loc loc, kernelloc;
+	struct loc loc, kernelloc, loginuserloc;
 };
 
 /* Parse a recipe from the text buf of length n read from path; dir is the

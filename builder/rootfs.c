@@ -857,6 +857,14 @@ addsys(struct fs *fs)
 	}
 	if (checkinit(fs) < 0)
 		bad = 1;
+	for (size_t i = 0; fs->sys.boot[i]; i++) {
+		if (!fsget(fs, fs->sys.boot[i])) {
+			errat(&fs->job->role->loc, "role %s has no /%s, which its /etc/inittab runs: add the package "
+			      "`init` to its packages (recipes/init)", fs->job->role->name, fs->sys.boot[i]);
+			bad = 1;
+			break;
+		}
+	}
 	checkneeds(fs);
 	return bad ? -1 : 0;
 }

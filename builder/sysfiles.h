@@ -7,25 +7,35 @@
  * interface), the ready watcher, ssh keys and the directories and device
  * nodes the init needs.
  *
+ * The fixed scripts are files of the init package (recipes/init/src,
+ * installed under /usr/lib/undistro; a role without it is refused): what is
+ * generated here is what differs between roles.
+ *
  * Boot sequence (busybox init reads /etc/inittab):
  *   /init -> sbin/init            the kernel runs /init from an initramfs
- *   ::sysinit:/etc/rc             mounts proc sys dev dev/pts run (tmp when
- *                                 the root is read-only), hostname, lo up,
- *                                 root's ssh keys from qemu's fw_cfg
+ *   ::sysinit:/usr/lib/undistro/rc
+ *                                 mounts proc sys dev dev/pts run (tmp when
+ *                                 the root is read-only), hostname, lo up
  *   ::respawn:runsvdir -P /etc/service
  *                                 one runsv per service; a service's run
  *                                 script first waits (60 s, then exits so
- *                                 runsv retries) for its `after` services
+ *                                 runsv retries) for its `after` services;
+ *                                 `network` runs /usr/lib/undistro/network
+ *                                 (udhcpc), whose first lease starts the
+ *                                 first-boot agent /usr/lib/undistro/firstboot
  *   ::once:/etc/undistro/ready    waits until `network` and every service
- *                                 with ready = yes are up, then prints
+ *                                 with ready = yes are up, then for the
+ *                                 agent (at most FIRSTBOOTWAIT s), then prints
  *                                 "undistro: role ROLE ready" on /dev/console
- * "Up" is decided by /etc/undistro/wait: network once udhcpc has a lease
- * (/run/undistro/lease), any other service once its command has run for at
- * least 1 s: the run script writes "PID UPTIME" to /run/undistro/NAME.up
- * after its `after` wait, just before it execs the command, so a service
- * still waiting, or dead and being restarted by runsv, is not up.
+ * "Up" is decided by /usr/lib/undistro/wait: network once udhcpc has a lease
+ * (/run/undistro/lease), the agent once /run/undistro/firstboot exists, any
+ * other service once its command has run for at least 1 s: the run script
+ * writes "PID UPTIME" to /run/undistro/NAME.up after its `after` wait, just
+ * before it execs the command, so a service still waiting, or dead and
+ * being restarted by runsv, is not up.
  * supervise/ directories are symlinks into /run/runit so that a read-only
- * root works.
+ * root works. /etc/undistro/firstboot.conf names the account the agent gives
+ * the ssh keys of the metadata (`login-user`, default root).
  *
  * Accounts: root (0:0, /root), the role's users (uid from 1000 upwards
  * unless given, each with a group of its own gid unless it names an existing
@@ -64,6 +74,9 @@ struct sysfiles {
 	 * alternatives separated by blanks ("ip ifconfig") */
 	const char **needs;
 	size_t nneeds;
+	/* files of the init package the generated files run (relative to the
+	 * root; NULL-terminated): without them the role cannot boot */
+	const char *const *boot;
 };
 
 /* Generate the system files of the flattened role ro into *out (allocated in

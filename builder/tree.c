@@ -553,6 +553,10 @@ mergerole(struct tree *t, const struct role *ro, struct role *out, struct merge 
 #undef TAKE
 	if (ro->kernel)
 		out->kernelloc = ro->kernelloc;
+	if (ro->loginuser) {
+		out->loginuser = ro->loginuser;
+		out->loginuserloc = ro->loginuserloc;
+	}
 	for (size_t i = 0; i < ro->image.formats.n; i++)
 		addstr(a, &out->image.formats, ro->image.formats.v[i], &ro->image.formats.loc[i]);
 	for (size_t i = 0; i < ro->image.ports.n; i++)
@@ -734,6 +738,28 @@ uidtaken(const long *uid, size_t n, long id)
 	return id == 0 || id == 65534;
 }
 
+
+/* `login-user` (reported at the role that sets it) must be root or a user
+ * of the flattened role: nobody has no home for keys. */
+static void
+checkloginuser(const struct role *flat, const struct role *ro)
+{
+	const char *u = flat->loginuser;
+	size_t k;
+
+	if (!u || !strcmp(u, "root") || !flat->loginuserloc.file || strcmp(flat->loginuserloc.file, ro->path))
+		return;
+	if (!strcmp(u, "nobody")) {
+		errat(&flat->loginuserloc, "login-user cannot be nobody, which has no home for keys: declare a user "
+		      "('user NAME { }') and name it");
+		return;
+	}
+	for (k = 0; k < flat->nusers && strcmp(flat->users[k].name, u); k++)
+		;
+	if (k == flat->nusers)
+		errat(&flat->loginuserloc, "login-user '%s' is not an account of role '%s': add 'user %s { }' or use root",
+		      u, ro->name, u);
+}
 /* Accounts of the flattened role: services run as a known user; explicit
  * uids are unique and do not take one sysfiles.c gives automatically
  * (1000 up, the first free one, in order). */
@@ -773,6 +799,7 @@ checkaccounts(const struct role *ro, const struct role *flat)
 			errat(&s->userloc, "service '%s' runs as user '%s', which role '%s' does not declare: add "
 			      "'user %s { }'", s->name, s->user, ro->name, s->user);
 	}
+	checkloginuser(flat, ro);
 	free(uid);
 }
 

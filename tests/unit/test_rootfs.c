@@ -30,6 +30,7 @@
 static char dir[] = "/tmp/test_rootfs.XXXXXX";
 static struct arena a;
 static struct store st;
+static const char *const initfiles[] = {"rc", "wait", "network", "dhcp", "shutdown", "firstboot"};
 static char *elfpath;              /* an unstripped ELF compiled by setup */
 static unsigned long long elfsize;
 
@@ -132,6 +133,9 @@ setup(void **state)
 	put(P("src/busybox/usr/share/doc/busybox/README"), "read me\n", 0644);
 	put(P("src/busybox/usr/share/doc/busybox/LICENSE"), "GPL-2.0\n", 0644);
 	put(P("src/busybox/usr/bin/tool"), "#!/bin/sh\necho packaged\n", 0755);
+	/* the init package's boot files, which the generated inittab runs */
+	for (size_t i = 0; i < sizeof(initfiles) / sizeof(initfiles[0]); i++)
+		put(P("src/busybox/usr/lib/undistro/%s", initfiles[i]), "#!/bin/sh\n", 0755);
 	/* everything the strip policy removes */
 	put(P("src/dev/usr/include/foo/foo.h"), "int foo;\n", 0644);
 	put(P("src/dev/usr/lib/libfoo.la"), "# libtool\n", 0644);
@@ -371,13 +375,16 @@ build_base(void **state)
 	assert_int_equal(archive_entry_mtime(ae), EPOCH);
 	archive_entry_free(ae);
 	assert_true(archived("out1", "rootfs.tar.zst", "etc/inittab", buf, sizeof(buf) - 1, NULL) > 0);
-	assert_non_null(strstr(buf, "::sysinit:/etc/rc\n::respawn:runsvdir -P /etc/service\n"));
+	assert_non_null(strstr(buf, "::sysinit:/usr/lib/undistro/rc\n::respawn:runsvdir -P /etc/service\n"
+	                         "::once:/etc/undistro/ready\n::shutdown:/usr/lib/undistro/shutdown\n"));
 	memset(buf, 0, sizeof(buf));
 	assert_true(archived("out1", "initramfs.cpio.zst", "etc/undistro/ready", buf, sizeof(buf) - 1, NULL) > 0);
-	assert_non_null(strstr(buf, "/etc/undistro/wait 0 network sshd && echo \"undistro: role test ready\" >/dev/console\n"));
+	assert_non_null(strstr(buf, "/usr/lib/undistro/wait 0 network sshd || exit\n"
+	                         "/usr/lib/undistro/wait 45 firstboot >/dev/console\n"
+	                         "echo \"undistro: role test ready\" >/dev/console\n"));
 	memset(buf, 0, sizeof(buf));
 	assert_true(archived("out1", "initramfs.cpio.zst", "etc/service/sshd/run", buf, sizeof(buf) - 1, NULL) > 0);
-	assert_non_null(strstr(buf, "/etc/undistro/wait 60 network || exit 1\n"
+	assert_non_null(strstr(buf, "/usr/lib/undistro/wait 60 network || exit 1\n"
 	                         "read -r t _ </proc/uptime\necho \"$$ $t\" >/run/undistro/sshd.up\n"
 	                         "exec /usr/sbin/dropbear -F -E -R -s -p 22\n"));
 	memset(buf, 0, sizeof(buf));
@@ -585,6 +592,7 @@ noinit(void **state)
 {
 	static const char *const bare[] = {"musl", NULL};
 	static const char *const bb[] = {"musl", "bbonly", NULL};
+	static const char *const bbinit[] = {"musl", "bbinit", NULL};
 	struct fixture fx;
 	const char *e;
 	int rc;
@@ -593,9 +601,19 @@ noinit(void **state)
 	link_(P("src/bbonly/bin/sh"), "busybox");
 	fixture(&fx, "name = test\n", bb, "out10");
 	e = capture(rootfsbuild, &fx.job, &rc);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(e, "recipes/roles/test.role:1:1: role test has no /usr/lib/undistro/rc, which its "
+	                          "/etc/inittab runs: add the package `init`"));
+	fixturefree(&fx);
+	copy(elfpath, P("src/bbinit/bin/busybox"));
+	link_(P("src/bbinit/bin/sh"), "busybox");
+	for (size_t i = 0; i < sizeof(initfiles) / sizeof(initfiles[0]); i++)
+		put(P("src/bbinit/usr/lib/undistro/%s", initfiles[i]), "#!/bin/sh\n", 0755);
+	fixture(&fx, "name = test\n", bbinit, "out12");
+	e = capture(rootfsbuild, &fx.job, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(e, "warning: role test: no package installs mount, grep, mkdir"));
-	assert_non_null(strstr(slurp("out10", "manifest"), "l 0777 0:0 0 - - sbin/init -> ../bin/busybox\n"));
+	assert_non_null(strstr(slurp("out12", "manifest"), "l 0777 0:0 0 - - sbin/init -> ../bin/busybox\n"));
 	fixturefree(&fx);
 	fixture(&fx, "name = test\n", bare, "out11");
 	e = capture(rootfsbuild, &fx.job, &rc);
