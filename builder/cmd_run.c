@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "diag.h"
 #include "os.h"
+#include "recipe.h"
 #include "run.h"
 #include "target.h"
 #include "tree.h"
@@ -85,6 +86,7 @@ run(int argc, char **argv, const struct opts *o)
 		{"uefi", 'U', 0}, {"out", 'o', CMDARG | CMDSHORT}, {"ssh-key", 'k', CMDARG},
 		{"port", 'p', CMDARG}, {"serial-log", 'l', CMDARG}, {"timeout", 't', CMDARG},
 		{"memory", 'm', CMDARG}, {"accel", 'a', CMDARG}, {"arch", 'A', CMDARG},
+		{"user-data", 'u', CMDARG}, {"hostname", 'H', CMDARG}, {"imds", 'I', CMDARG},
 		{NULL, 0, 0},
 	};
 	struct cmdargs a = {.cmd = &cmd_run, .opts = opts, .argc = argc, .argv = argv};
@@ -119,6 +121,18 @@ run(int argc, char **argv, const struct opts *o)
 			break;
 		case 'a': ro.accel = v; break;
 		case 'A': arch = v; break;
+		case 'u': ro.userdata = v; break;
+		case 'H':
+			if (!hostnamevalid(v))
+				return cmdusage(&cmd_run, "--hostname takes a host name (RFC 1123: lower-case letters, "
+				                "digits, '-' and '.'), not '%s'", v);
+			ro.hostname = v;
+			break;
+		case 'I':
+			if (!*v)
+				return cmdusage(&cmd_run, "--imds takes a command");
+			ro.imds = v;
+			break;
 		}
 	}
 	if (c < 0)
@@ -146,7 +160,8 @@ run(int argc, char **argv, const struct opts *o)
 }
 
 const struct cmd cmd_run = {
-	"run", run, "[--arch ARCH] [--uefi] [--ssh-key FILE] [--port GUEST:HOST]... [--serial-log FILE [--timeout S]] ROLE",
+	"run", run, "[--arch ARCH] [--uefi] [--ssh-key FILE] [--user-data FILE] [--hostname NAME] [--imds COMMAND]\n"
+	"       [--port GUEST:HOST]... [--serial-log FILE [--timeout S]] ROLE",
 	"boot a role's image in qemu",
 	"Boots out/ARCH/ROLE/disk.raw (see -o) in the target's qemu as an NVMe disk:\n"
 	"through SeaBIOS by default or UEFI with --uefi where the target boots both\n"
@@ -163,7 +178,15 @@ const struct cmd cmd_run = {
 	"  --uefi              boot through the target's UEFI firmware (always, where\n"
 	"                      it has no BIOS boot)\n"
 	"  --ssh-key FILE      hand these authorized_keys to the guest (qemu fw_cfg);\n"
-	"                      root can then log in with the matching key\n"
+	"                      root (or the role's login-user) can then log in\n"
+	"  --user-data FILE    hand the guest a user-data script (fw_cfg); it runs\n"
+	"                      once per boot (docs/recipes.md: First boot)\n"
+	"  --hostname NAME     hand the guest a host name (fw_cfg)\n"
+	"  --imds COMMAND      emulate an EC2 instance: the guest's connections to\n"
+	"                      169.254.169.254:80 each start COMMAND with the\n"
+	"                      connection on its stdin and stdout (inetd style), and\n"
+	"                      SMBIOS says Amazon EC2; with fw_cfg data (the three\n"
+	"                      options above) the guest uses that instead\n"
 	"  --port GUEST:HOST   forward a guest TCP port to a host port (repeatable)\n"
 	"  --serial-log FILE   serial output to FILE, no terminal; qemu exits when\n"
 	"                      the guest powers off\n"

@@ -121,6 +121,12 @@ adddevices(struct args *g, const struct runopts *o)
 	addf(g, "if=none,id=d0,format=raw,snapshot=on,file=%s", qemuesc(g->a, raw));
 	add(g, "-device"), add(g, "nvme,drive=d0,serial=undistro0,bootindex=0");
 	bufadds(&net, "user,id=n0");
+	if (o->imds) {
+		/* slirp only forwards guest connections to addresses inside the
+		 * guest network (../shared/notes/ec2-firstboot.md) */
+		bufprintf(&net, ",net=169.254.0.0/16,guestfwd=tcp:169.254.169.254:80-cmd:%s", qemuesc(g->a, o->imds));
+		add(g, "-smbios"), add(g, "type=1,manufacturer=Amazon EC2,product=undistro run --imds");
+	}
 	for (i = 0; i < o->nfwd; i++)
 		bufprintf(&net, ",hostfwd=tcp:127.0.0.1:%d-:%d", o->fwd[i].host, o->fwd[i].guest);
 	add(g, "-netdev"), add(g, net.p);
@@ -128,10 +134,18 @@ adddevices(struct args *g, const struct runopts *o)
 	 * fall back to network boot */
 	add(g, "-device"), add(g, "virtio-net-pci,netdev=n0,romfile=");
 	add(g, "-device"), add(g, "virtio-rng-pci");
+	/* first-boot metadata: the agent reads it (docs/recipes.md, First boot) */
 	if (o->sshkeys) {
-		/* first-boot metadata: /etc/rc installs it (docs/recipes.md, SSH keys) */
 		add(g, "-fw_cfg");
 		addf(g, "name=opt/undistro/authorized_keys,file=%s", qemuesc(g->a, o->sshkeys));
+	}
+	if (o->userdata) {
+		add(g, "-fw_cfg");
+		addf(g, "name=opt/undistro/user-data,file=%s", qemuesc(g->a, o->userdata));
+	}
+	if (o->hostname) {
+		add(g, "-fw_cfg");
+		addf(g, "name=opt/undistro/hostname,string=%s", o->hostname);
 	}
 	if (o->seriallog) {
 		add(g, "-chardev");
@@ -155,6 +169,8 @@ checkfiles(const struct runopts *o)
 		err("run: %s: (build the image first)", raw), r = -1;
 	else if (o->sshkeys && access(o->sshkeys, R_OK) < 0)
 		err("run: ssh key file %s:", o->sshkeys), r = -1;
+	else if (o->userdata && access(o->userdata, R_OK) < 0)
+		err("run: user-data file %s:", o->userdata), r = -1;
 	else if ((o->uefi || !o->target->biosmbr) &&
 	         (access(o->target->ueficode, R_OK) < 0 || access(o->target->uefivars, R_OK) < 0))
 		err("run: UEFI firmware %s or %s is missing: install Debian's %s", o->target->ueficode,

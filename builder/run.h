@@ -30,6 +30,13 @@ struct runopts {
 	const char *accel;         /* "kvm", "tcg", or NULL: kvm when runkvmworks() */
 	const char *sshkeys;       /* authorized_keys handed to the guest through fw_cfg
 	                            * (opt/undistro/authorized_keys), or NULL */
+	const char *userdata;      /* a user-data file, fw_cfg opt/undistro/user-data */
+	const char *hostname;      /* a host name, fw_cfg opt/undistro/hostname */
+	/* Emulate an EC2 instance: the guest network is 169.254.0.0/16, its
+	 * connections to 169.254.169.254:80 go to a new process of this command
+	 * each (inetd style, the connection on stdin and stdout), and SMBIOS
+	 * says "Amazon EC2". NULL: qemu's usual 10.0.2.0/24 network. */
+	const char *imds;
 };
 
 /* Boot the image. Interactive (no seriallog): replaces the process with qemu
