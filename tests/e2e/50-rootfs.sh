@@ -73,11 +73,15 @@ mkdir "$root"
 [ "$(id -u)" -ne 0 ] || chown 65534:65534 "$root"
 zstd -dc "$work/a/rootfs.tar.zst" | as tar -x -C "$root" --exclude=dev/console --exclude=dev/null ||
 	fail "cannot unpack rootfs.tar.zst unprivileged"
-for f in init etc/inittab etc/rc etc/passwd etc/shadow etc/hostname etc/fstab etc/undistro/ready \
-	etc/service/network/run etc/service/sshd/run; do
+for f in init etc/inittab etc/passwd etc/shadow etc/hostname etc/fstab etc/undistro/ready \
+	etc/undistro/firstboot.conf etc/service/network/run etc/service/sshd/run usr/lib/undistro/rc \
+	usr/lib/undistro/firstboot; do
 	[ -e "$root/$f" ] || [ -L "$root/$f" ] || fail "$f is missing"
 done
 grep -q 'undistro: role base ready' "$root/etc/undistro/ready" || fail "the ready line is not generated"
+# what the builder generates is shell too: it must pass shellcheck like the
+# init package's scripts (08-shellcheck.sh)
+shellcheck -s sh "$root/etc/undistro/ready" "$root/etc/service/sshd/run" || fail "generated scripts fail shellcheck"
 
 # every ELF file: stripped; dynamic ones use the musl loader and no glibc
 nelf=0
