@@ -64,7 +64,10 @@ timeleft(int64_t deadline)
 }
 
 /* Feed in to "gzip -dc" and collect at most MAXUNZIP bytes of its output in
- * out; beyond that, or after UNZIPMS, it is killed. */
+ * out; beyond that, or after UNZIPMS, it is killed. Longer than most: one
+ * poll loop feeds gzip, reads it and reaps it at once (feeding first and
+ * reading after would deadlock on full pipes), and splitting it would pass
+ * its seven pieces of state around. */
 static int
 gunzip(const struct buf *in, struct buf *out)
 {
