@@ -20,6 +20,7 @@
 #include "recipe.h"
 #include "sha256.h"
 #include "solve.h"
+#include "srcdir.h"
 #include "str.h"
 #include "target.h"
 #include "tree.h"
@@ -147,6 +148,18 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 		addkey(&h, "undistro-key", "3");
 		sha256hex(p->r->hash, rh);
 		addkey(&h, "recipe", rh);
+		/* an archive's sha256 is in the recipe's bytes; an in-tree
+		 * directory's contents are not (tree.c hashed them) */
+		for (size_t k = 0; k < p->r->nsources; k++) {
+			const struct source *s = &p->r->sources[k];
+
+			if (s->dir && !s->dirhash) {
+				errat(&s->dirloc, "in-tree source %s was not hashed", s->dir);
+				return -1;
+			}
+			if (s->dir)
+				addkey(&h, "source-dir", s->dirhash);
+		}
 		for (size_t f = 0; f < p->r->nflags; f++)
 			addkey(&h, p->r->flags[f].name, p->flags[f]);
 		addkey(&h, "target", cfg->target->triple);
@@ -190,7 +203,26 @@ isarchive(const char *f)
 	return 0;
 }
 
-/* Fetch (verified) and unpack every source into src. */
+/* Copy an in-tree source into dir, checking that what was copied is what
+ * the store key was computed from (tree.c hashed it when the tree loaded). */
+static int
+copysrcdir(const struct source *s, const char *dir)
+{
+	char hex[65];
+
+	printf("==> copy in-tree source %s\n", s->dir);
+	fflush(stdout);
+	if (mkdirp(dir, 0755) < 0 || srcdirhash(s->dirpath, dir, &s->dirloc, hex) < 0)
+		return -1;
+	if (strcmp(hex, s->dirhash)) {
+		errat(&s->dirloc, "in-tree source %s changed while the package was being built (after its store key "
+		      "was computed): build again", s->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fetch (verified) and unpack, or copy, every source into src. */
 static int
 prepsources(const struct buildcfg *cfg, const struct recipe *r, const struct pkgdirs *d)
 {
@@ -200,6 +232,13 @@ prepsources(const struct buildcfg *cfg, const struct recipe *r, const struct pkg
 		struct unpackopts uo = {s->file, s->strip, 0, 0};
 		int rc;
 
+		if (s->dir) {
+			rc = copysrcdir(s, dir);
+			free(dir);
+			if (rc < 0)
+				return -1;
+			continue;
+		}
 		if (fetchsource(cfg->fetch, r, s, &path) < 0) {
 			free(dir);
 			return -1;

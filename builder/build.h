@@ -5,7 +5,7 @@
  * Store key. A package's key is the sha256 of everything that can change its
  * output: the recipe's bytes and the other files of its directory (patches,
  * fragments; tree.c's recipe hash), its sources' and patches' hashes (inside
- * the recipe), its flag values, the target, the toolchain (stage2/mkwrapper's
+ * the recipe), the content hash of each in-tree source (srcdir.h), its flag values, the target, the toolchain (stage2/mkwrapper's
  * bytes, the version lines of the compiler and binutils for the target and,
  * when cross-building, of the build machine's own compiler) and the keys of
  * its build and run-time dependencies. A key found in the store is not
@@ -16,7 +16,8 @@
  * stamps the role's own epoch on the final archives.
  *
  * A build runs as a child process (fork, no exec) per package: prepare the
- * work directory (fetch, unpack, patch, sysroot from the store), run the
+ * work directory (fetch and unpack, or copy in-tree sources checking their
+ * hash against the key's; patch; sysroot from the store), run the
  * recipe's build, install and test scripts in the sandbox (os.h), check the
  * ELF files, pack DESTDIR into the store. The parent runs up to -j of them
  * at once, logging each one's output to its own file. */

@@ -28,6 +28,7 @@ const struct cmd cmd_check = {
 	"check", run, "",
 	"validate every recipe and role of the tree",
 	"Parses every recipe under recipes/ and role under recipes/roles/, checks\n"
-	"values, names, flags, includes, overlays and services, and reports every\n"
-	"error as FILE:LINE:COL: message. Exit 0 when the tree is clean, 1 otherwise.\n",
+	"values, names, flags, includes, overlays, services and in-tree sources (read\n"
+	"and hashed as a build would), and reports every error as FILE:LINE:COL:\n"
+	"message. Exit 0 when the tree is clean, 1 otherwise.\n",
 };

@@ -949,6 +949,10 @@ hashloc(const struct source *src)
 static int
 sourcevalid(const struct source *src)
 {
+	if (src->dir) {
+		errat(&src->dirloc, "in-tree source %s: nothing to fetch (the build copies it)", src->dir);
+		return 0;
+	}
 	if (!ishex64(src->sha256)) {
 		errat(hashloc(src), "sha256 must be 64 lower-case hex digits");
 		return 0;
@@ -986,6 +990,8 @@ fetchcheck(const struct fetchcfg *cfg, const struct source *src)
 	struct stat st;
 	int r;
 
+	if (src->dir)
+		return 1;   /* in the tree: nothing to fetch */
 	if (!ishex64(src->sha256) || !cfg->cache)
 		return 0;
 	p = cachepath(cfg, "sha256", src->sha256);
@@ -1046,7 +1052,8 @@ fetchrecipes(const struct fetchcfg *cfg, const struct recipe *const *rs, size_t 
 		return -1;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < rs[i]->nsources; j++) {
-			if (seen(rs, i, j))
+			/* in-tree sources are in the tree: the build copies them */
+			if (rs[i]->sources[j].dir || seen(rs, i, j))
 				continue;
 			if (fetchsource(cfg, rs[i], &rs[i]->sources[j], &path) < 0)
 				r = -1;

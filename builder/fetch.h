@@ -67,11 +67,13 @@ struct fetchcfg {
  * anything else). Strings are allocated for the life of the process. */
 int fetchcfgenv(struct fetchcfg *);
 /* Get src (of recipe r) into the cache, verified; *path receives the cached
- * file's name (malloc'd). */
+ * file's name (malloc'd). An in-tree source (dir) is refused: never fetched. */
 int fetchsource(const struct fetchcfg *, const struct recipe *r, const struct source *src, char **path);
-/* 1 when src's file is in the cache, 0 when not; no hashing, no reporting. */
+/* 1 when src's file is in the cache (or src is an in-tree directory, which
+ * is never fetched), 0 when not; no hashing, no reporting. */
 int fetchcheck(const struct fetchcfg *, const struct source *);
-/* Fetch every source of the n recipes (`undistro fetch`), each file once.
+/* Fetch every source of the n recipes (`undistro fetch`), each file once;
+ * in-tree sources (dir) are skipped: the build copies them from the tree.
  * Offline, first checks them all and reports one error listing every missing
  * file. Returns 0, or -1 when any failed (all are still tried). */
 int fetchrecipes(const struct fetchcfg *, const struct recipe *const *, size_t n);

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -355,6 +356,157 @@ rmtree(const char *path)
 	char *argv[] = {"chmod", "-R", "u+rwx", (char *)path, NULL};
 	osrun(argv, NULL, NULL, -1);
 	return nftw(path, rmone, 32, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
+}
+
+static int
+cmpname(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in the directory path (not "." or ".."), sorted by strcmp; *n
+ * receives the count. A symlink is followed only when follow is set. NULL
+ * (reported) on failure. */
+static char **
+dirnames(const char *path, int follow, size_t *n)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	char **v = NULL;
+
+	*n = 0;
+	if (!d) {
+		err("cannot read directory %s:", path);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	for (errno = 0; (e = readdir(d)); errno = 0) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		v = xreallocarray(v, *n + 1, sizeof(*v));
+		v[(*n)++] = xstrdup(e->d_name);
+	}
+	if (errno) {
+		err("cannot read directory %s:", path);
+		closedir(d);
+		while (*n)
+			free(v[--*n]);
+		free(v);
+		return NULL;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmpname);
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+/* One directory of oswalk: path holds its path, rootlen the root's length.
+ * Names are read whole before descending, so a walk holds no directory
+ * open below the one it reads: depth costs memory, never descriptors. */
+static int
+walkdir(struct buf *path, size_t rootlen, int (*fn)(void *, const struct walkent *), void *ctx)
+{
+	size_t n, base = path->n;
+	/* the root was named by the caller; what lies below it was not */
+	char **names = dirnames(path->p, base == rootlen, &n);
+	int r = names ? 0 : -1;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct stat st;
+		int k;
+
+		path->n = base;
+		bufprintf(path, "/%s", names[i]);
+		if (lstat(path->p, &st) < 0) {
+			err("stat %s:", path->p);
+			r = -1;
+			break;
+		}
+		k = fn(ctx, &(struct walkent){.path = path->p, .rel = path->p + rootlen + 1, .st = &st});
+		if (k < 0)
+			r = -1;
+		else if (k == 0 && S_ISDIR(st.st_mode))
+			r = walkdir(path, rootlen, fn, ctx);
+	}
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	path->n = base;
+	path->p[base] = '\0';
+	return r;
+}
+
+int
+oswalk(const char *root, int (*fn)(void *, const struct walkent *), void *ctx)
+{
+	struct buf path = {0};
+	int r;
+
+	bufadds(&path, root);
+	while (path.n > 1 && path.p[path.n - 1] == '/')
+		path.p[--path.n] = '\0';
+	r = walkdir(&path, path.n, fn, ctx);
+	buffree(&path);
+	return r;
+}
+
+long long
+osstreamfile(const char *path, size_t max, void (*fn)(void *, const void *, size_t), void *ctx,
+             const char *to, mode_t mode)
+{
+	/* O_NONBLOCK: a FIFO put in place of the file must not block the open */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out = -1;
+	long long total = 0;
+	char chunk[65536];
+	struct stat st;
+	ssize_t r = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		err("cannot open %s:", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err("%s is %s, not a regular file", path, filekind(st.st_mode));
+		goto fail;
+	}
+	if (to && ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	           fchmod(out, mode) < 0)) {
+		err("cannot create %s:", to);
+		goto fail;
+	}
+	while ((size_t)total <= max && (r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err("read %s:", path);
+			goto fail;
+		}
+		fn(ctx, chunk, (size_t)r);
+		total += r;
+		for (ssize_t off = 0, w; out >= 0 && off < r; off += w) {
+			if ((w = write(out, chunk + off, (size_t)(r - off))) < 0 && errno == EINTR) {
+				w = 0;
+			} else if (w < 0) {
+				err("write %s:", to);
+				goto fail;
+			}
+		}
+	}
+	if (out >= 0 && close(out) < 0) {
+		out = -1;
+		err("write %s:", to);
+		goto fail;
+	}
+	close(fd);
+	return total;
+fail:
+	if (out >= 0)
+		close(out);
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 int

@@ -41,6 +41,29 @@ int readregular(const char *path, size_t max, const struct loc *at, char **data,
 int mkdirp(const char *path, mode_t mode);
 /* rm -rf; a missing path is not an error. */
 int rmtree(const char *path);
+/* One entry of a walk (oswalk): its path (the root's path, '/', rel), its
+ * path relative to the root, and its lstat (a symlink is not followed). */
+struct stat;
+struct walkent {
+	const char *path, *rel;
+	const struct stat *st;
+};
+/* Walk what lies below the directory root, depth first, each directory's
+ * entries in byte order of their names (strcmp: no locale, no directory
+ * order), a directory before what it holds, calling fn for each entry:
+ * fn returns 0 to go on, 1 not to descend into this directory, -1 to stop
+ * the walk (having reported why). Below root, symlinks are
+ * reported to fn, never followed, and directories are opened O_NOFOLLOW
+ * (root itself may be a symlink to a directory). Returns 0, or -1 when fn
+ * stopped the walk or a directory could not be read (reported). */
+int oswalk(const char *root, int (*fn)(void *ctx, const struct walkent *), void *ctx);
+/* Read the regular file path (a symlink, FIFO or device is refused, never
+ * opened for reading or waited on), passing what it holds to fn in chunks;
+ * with to not NULL, also write it to the new file to (created with exactly
+ * mode, whatever the umask; an existing to is an error). Stops after max + 1
+ * bytes. Returns how many bytes were read, or -1. */
+long long osstreamfile(const char *path, size_t max, void (*fn)(void *, const void *, size_t), void *ctx,
+                       const char *to, mode_t mode);
 /* A directory made visible inside the sandbox. */
 struct bind {
 	const char *src, *dst;

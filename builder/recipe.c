@@ -64,7 +64,9 @@ static const struct field recipefields[] = {
 	{"test", F_SCRIPT, offsetof(struct recipe, test), offsetof(struct recipe, testloc), 0, NULL},
 };
 
+/* url and sha256 are required unless the source is a dir (recipesource) */
 static const struct field sourcefields[] = {
+	{"dir", F_PATH, offsetof(struct source, dir), offsetof(struct source, dirloc), 0, NULL},
 	{"url", F_URLS, offsetof(struct source, urls), NOLOC, REQ, NULL},
 	{"sha256", F_SHA256, offsetof(struct source, sha256), offsetof(struct source, sha256loc), REQ, NULL},
 	{"file", F_PATH, offsetof(struct source, file), NOLOC, 0, NULL},
@@ -741,6 +743,37 @@ checklabel(const struct node *nd, int required)
 static const char *const recipeblocks[] = {"source", "patch", "flag", NULL};
 
 static int
+hasdir(const struct node *nd)
+{
+	for (size_t i = 0; i < nd->nkids; i++)
+		if (!strcmp(nd->kids[i].key, "dir"))
+			return 1;
+	return 0;
+}
+
+/* An in-tree source is the directory itself: nothing to download, verify
+ * by a pinned hash (its contents are hashed instead: srcdir.h), rename or
+ * strip. Each key that says otherwise is reported at the dir line. */
+static int
+dirsource(const struct node *nd, const struct source *s)
+{
+	static const char *const excluded[] = {"url", "sha256", "file", "debian", "size", "strip"};
+	int bad = 0;
+
+	for (size_t i = 0; i < nd->nkids; i++) {
+		for (size_t k = 0; k < sizeof(excluded) / sizeof(excluded[0]); k++) {
+			if (strcmp(nd->kids[i].key, excluded[k]))
+				continue;
+			errat(&s->dirloc, "an in-tree source ('dir') takes no '%s' (line %d): the directory is the "
+			      "source, hashed into the store key; remove '%s', or 'dir' for an archive",
+			      excluded[k], nd->kids[i].kloc.line, excluded[k]);
+			bad = -1;
+		}
+	}
+	return bad;
+}
+
+static int
 recipesource(struct ctx *c, struct recipe *r, const struct node *nd)
 {
 	struct source *s = ARENAPUSH(c->a, r->sources, r->nsources);
@@ -750,7 +783,10 @@ recipesource(struct ctx *c, struct recipe *r, const struct node *nd)
 	s->loc = nd->kloc;
 	bad |= checklabel(nd, 0);
 	bad |= applyfields(c, sourcefields, NFIELDS(sourcefields), NULL, nd->kids, nd->nkids, s, "a source block");
-	bad |= checkrequired(sourcefields, NFIELDS(sourcefields), nd->kids, nd->nkids, &nd->kloc, "this source");
+	if (hasdir(nd))
+		bad |= dirsource(nd, s);
+	else
+		bad |= checkrequired(sourcefields, NFIELDS(sourcefields), nd->kids, nd->nkids, &nd->kloc, "this source");
 	if (!s->file && s->urls.n) {
 		const char *u = s->urls.v[0], *q = strpbrk(u, "?#"), *e = q ? q : u + strlen(u), *b = e;
 

@@ -29,7 +29,12 @@ struct strlist {
 	size_t n;
 };
 
+/* An archive or file fetched by url and verified by sha256, or an in-tree
+ * directory (dir; srcdir.h), which has neither. */
 struct source {
+	char *dir;        /* in-tree: a directory relative to the tree's root, or NULL */
+	char *dirpath;    /* tree.c: that directory as it is read (root/dir) */
+	char *dirhash;    /* tree.c: its content hash (srcdir.h), 64 hex digits */
 	struct strlist urls;
 	char *sha256;     /* 64 lower-case hex digits */
 	char *file;       /* file name in the cache and build dir */
@@ -38,7 +43,7 @@ struct source {
 	char *dest;       /* subdirectory of the source dir to unpack into, or NULL */
 	int strip;        /* strip the archive's single top-level directory (default 1) */
 	long size;        /* the file's size in bytes, bounding its download; 0: not declared */
-	struct loc loc, sha256loc;
+	struct loc loc, sha256loc, dirloc;
 };
 
 struct patch {

@@ -122,6 +122,12 @@ sourceinfo(struct buf *b, const struct recipe *r)
 	for (size_t i = 0; i < r->nsources; i++) {
 		const struct source *src = &r->sources[i];
 
+		/* no file:// location: where the tree was checked out is nobody's business */
+		if (src->dir) {
+			bufprintf(&s, "; in-tree: %s content sha256 %s (undistro's directory hash)", src->dir,
+			          src->dirhash ? src->dirhash : "-");
+			continue;
+		}
 		bufprintf(&s, "; source %s sha256 %s", src->file ? src->file : "-", src->sha256);
 		for (size_t u = 0; u < src->urls.n; u++)
 			bufprintf(&s, " %s", src->urls.v[u]);
@@ -145,6 +151,9 @@ comment(struct buf *b, const struct planpkg *p, const char *key)
 	          p->runtime ? "runtime (in the image)" : "build-only (not in the image)");
 	for (size_t f = 0; f < p->r->nflags; f++)
 		bufprintf(&s, "%s%s=%s", f ? " " : "; flags ", p->r->flags[f].name, p->flags[f]);
+	for (size_t i = 0; i < p->r->nsources; i++)
+		if (p->r->sources[i].dir)
+			bufprintf(&s, "; in-tree: %s", p->r->sources[i].dir);
 	field(b, "      ", "comment", s.p, 1);
 	buffree(&s);
 }
@@ -163,7 +172,9 @@ planpkgout(struct buf *b, const struct planpkg *p, const char *key)
 	field(b, "      ", "supplier", "NOASSERTION", 0);
 	field(b, "      ", "downloadLocation", dl, 0);
 	bufadds(b, "      \"filesAnalyzed\": false,\n");
-	if (r->nsources)
+	/* a package checksum is a downloaded file's: an in-tree directory has
+	 * none (its content hash is in sourceInfo) */
+	if (r->nsources && r->sources[0].sha256)
 		bufprintf(b, "      \"checksums\": [{\"algorithm\": \"SHA256\", \"checksumValue\": \"%s\"}],\n",
 		          r->sources[0].sha256);
 	if (r->homepage)

@@ -22,7 +22,10 @@
  *    downloadLocation (NOASSERTION when there is no source) and its SHA256 as
  *    the package checksum, every source and patch with its sha256 in
  *    sourceInfo, and in comment the release, the store key, runtime or
- *    build-only and the flag values. Build-only packages (compilers, headers:
+ *    build-only and the flag values. An in-tree source (dir) has no
+ *    location or file checksum: downloadLocation NOASSERTION when it is the
+ *    first, no package checksum then, "in-tree: PATH" with its content hash
+ *    (srcdir.h) in sourceInfo and "in-tree: PATH" in comment. Build-only packages (compilers, headers:
  *    not in the image) are listed too, because they shaped the image's bytes;
  *    the image does not CONTAIN them;
  *  - hasExtractedLicensingInfos for every LicenseRef-* a recipe names (SPDX

@@ -9,6 +9,7 @@
 #include "os.h"
 #include "recipe.h"
 #include "sha256.h"
+#include "srcdir.h"
 #include "str.h"
 #include "target.h"
 #include "tree.h"
@@ -401,6 +402,31 @@ checkkeyfile(struct tree *t, const char *file, const struct loc *loc)
 		      real ? real : "a missing file");
 	else if (readregular(p, KEYFILEMAX, loc, &data, &n) == 0)
 		free(data);
+	free(real);
+	free(p);
+}
+
+/* An in-tree source: a directory of the tree (symlinks are followed, but
+ * must stay in it, as for key files), hashed now so that every command
+ * refuses what a build would (srcdir.h: links, FIFOs, the limits) as bad
+ * input, and the store key has its hash. */
+static void
+checksrcdir(struct tree *t, struct source *s)
+{
+	char *p = pathjoin(t, s->dir, NULL), *real = NULL, hex[65];
+
+	if (!exists(p))
+		errat(&s->dirloc, "in-tree source directory %s does not exist: 'dir' is a path from the tree's root "
+		      "(the directory holding recipes/); create it or fix the path", p);
+	else if (!isdir(p))
+		errat(&s->dirloc, "in-tree source %s is not a directory: 'dir' names a directory of the tree", p);
+	else if (!intree(t, p, &real))
+		errat(&s->dirloc, "in-tree source directory %s leads out of the tree (to %s): keep the sources in the "
+		      "tree", p, real ? real : "?");
+	else if (srcdirhash(p, NULL, &s->dirloc, hex) == 0) {
+		s->dirpath = arenastrdup(&t->arena, p);
+		s->dirhash = arenastrdup(&t->arena, hex);
+	}
 	free(real);
 	free(p);
 }
@@ -862,6 +888,10 @@ treeload(struct tree *t, const char *root)
 	for (size_t i = 0; i < t->nroles; i++)
 		checkinclude(t, t->roles[i], state);
 	free(state);
+	for (size_t i = 0; i < t->nrecipes; i++)
+		for (size_t k = 0; k < t->recipes[i]->nsources; k++)
+			if (t->recipes[i]->sources[k].dir)
+				checksrcdir(t, &t->recipes[i]->sources[k]);
 	if (nerrors != before)
 		return -1;
 	for (size_t i = 0; i < t->nroles; i++) {

@@ -1,6 +1,7 @@
 /* The SBOM writer (sbom.h) on a synthetic tree written to a temporary
  * directory: a role with a runtime closure, a build-only package, a name
- * SPDX ids cannot hold as is, a LicenseRef and a recipe without sources.
+ * SPDX ids cannot hold as is, a LicenseRef, a recipe without sources and
+ * one with an in-tree source.
  * Checks that the output parses as JSON (python3 -m json.tool), that it has
  * the expected packages, relationships, checksums and namespace, that the
  * same inputs give the same bytes and different contents a different
@@ -74,7 +75,15 @@ setup(void **state)
 	put("recipes/gtk+.recipe",
 	    "name = gtk+\nversion = 1.0\nrelease = 1\ndesc = toolkit\nlicense = LicenseRef-Public-Domain\n"
 	    "depends = libc\nbuild-depends = libc\ninstall <<EOF\ntrue\nEOF\n");
-	put("recipes/roles/box.role", "name = box\ndesc = a test box\npackages = sshd, gtk+\n");
+	/* an in-tree source: no location, no file checksum */
+	d = xasprintf("%s/src/agent", dir);
+	assert_int_equal(mkdirp(d, 0755), 0);
+	free(d);
+	put("src/agent/main.c", "int main(void) { return 0; }\n");
+	put("recipes/agent.recipe",
+	    "name = agent\nversion = 0.1\nrelease = 1\ndesc = first-boot agent\nlicense = MIT\n"
+	    "toolchain = host\nsource {\n\tdir = src/agent\n}\ninstall <<EOF\ntrue\nEOF\n");
+	put("recipes/roles/box.role", "name = box\ndesc = a test box\npackages = sshd, gtk+, agent\n");
 	assert_int_equal(treeload(&t, dir), 0);
 	roleflatten(&t, treerole(&t, "box"), &flat);
 	assert_int_equal(solverole(&t, &flat, targethost(), &pl), 0);
@@ -190,6 +199,16 @@ packages(void **state)
 	         "      \"versionInfo\": \"1.0\",\n      \"supplier\": \"NOASSERTION\",\n"
 	         "      \"downloadLocation\": \"NOASSERTION\",\n      \"filesAnalyzed\": false,\n"
 	         "      \"sourceInfo\"");
+	/* agent: an in-tree source, named by its path in the tree and content
+	 * hash; no location (nothing says where the tree was checked out) */
+	has(doc, "\"SPDXID\": \"SPDXRef-Package-agent\",\n      \"name\": \"agent\",\n"
+	         "      \"versionInfo\": \"0.1\",\n      \"supplier\": \"NOASSERTION\",\n"
+	         "      \"downloadLocation\": \"NOASSERTION\",\n      \"filesAnalyzed\": false,\n"
+	         "      \"sourceInfo\": \"built from source by undistro; in-tree: src/agent content sha256 ");
+	has(doc, treerecipe(&t, "agent")->sources[0].dirhash);
+	has(doc, "runtime (in the image); in-tree: src/agent\"");
+	assert_null(strstr(doc, "file://"));
+	assert_null(strstr(doc, dir));
 	/* one extracted licensing info per LicenseRef, naming its users */
 	has(doc, "\"licenseId\": \"LicenseRef-Public-Domain\",\n      \"name\": \"Public-Domain\",\n"
 	         "      \"extractedText\": \"Named in the license of the undistro recipe of: gtk+ 1.0, sshd 2022.83.");
