@@ -36,12 +36,32 @@ storearcherr(struct archive *a)
 	return buf;
 }
 
+/* Nonzero when dir is a directory holding nothing. */
+static int
+emptydir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = d != NULL;
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = 0;
+	if (d)
+		closedir(d);
+	return empty;
+}
+
 static int
 storelock(struct store *s)
 {
 	char *p = xasprintf("%s/lock", s->dir);
 
-	s->lock = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* flock needs no write access: a store in use opens its lock read-only,
+	 * so a run that changes nothing writes nothing (outkey.h) */
+	s->lock = open(p, O_RDONLY | O_CLOEXEC);
+	if (s->lock < 0 && errno == ENOENT)
+		s->lock = open(p, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lock < 0) {
 		err("cannot open %s:", p);
 		free(p);
@@ -69,8 +89,9 @@ storeopen(struct store *s, const char *dir)
 	if (mkdirp(dir, 0755) < 0 || storelock(s) < 0)
 		return -1;
 	tmp = xasprintf("%s/tmp", dir);
-	/* whatever is in tmp/ belongs to a run that died: nothing refers to it */
-	if (mkdirp(dir, 0755) < 0 || rmtree(tmp) < 0 || mkdirp(tmp, 0755) < 0) {
+	/* whatever is in tmp/ belongs to a run that died: nothing refers to it;
+	 * an empty tmp/ is left alone (a no-op run writes nothing) */
+	if (mkdirp(dir, 0755) < 0 || (!emptydir(tmp) && (rmtree(tmp) < 0 || mkdirp(tmp, 0755) < 0))) {
 		free(tmp);
 		return -1;
 	}
