@@ -22,7 +22,7 @@ run(int argc, char **argv, const struct opts *o)
 	static const struct cmdopt opts[] = {
 		{"out", 'o', CMDARG | CMDSHORT}, {"store", 'S', CMDARG}, {"cache", 'c', CMDARG},
 		{"offline", 'O', 0}, {"keep", 'k', CMDSHORT}, {"no-test", 'T', 0}, {"verbose", 'v', CMDSHORT},
-		{"packages", 'p', 0}, {"no-image", 'I', 0}, {"arch", 'A', CMDARG},
+		{"packages", 'p', 0}, {"no-image", 'I', 0}, {"arch", 'A', CMDARG}, {"force", 'f', CMDSHORT},
 		{NULL, 0, 0},
 	};
 	struct cmdargs a = {.cmd = &cmd_build, .opts = opts, .argc = argc, .argv = argv};
@@ -43,6 +43,7 @@ run(int argc, char **argv, const struct opts *o)
 		case 'p': pp.stop = STOP_PACKAGES; break;
 		case 'I': pp.stop = pp.stop ? pp.stop : STOP_ROOTFS; break;
 		case 'A': arch = a.val; break;
+		case 'f': pp.force = 1; break;
 		}
 	}
 	if (c < 0)
@@ -55,13 +56,17 @@ run(int argc, char **argv, const struct opts *o)
 }
 
 const struct cmd cmd_build = {
-	"build", run, "[--arch ARCH] [-o DIR] [--packages] [--no-image] [--offline] [-v] ROLE | PACKAGE...",
+	"build", run, "[--arch ARCH] [-o DIR] [--packages] [--no-image] [--force] [--offline] [-v] ROLE | PACKAGE...",
 	"build a role's packages, rootfs and bootable images",
 	"With a role: resolves it, builds every package it needs that is not in the\n"
 	"store yet (sources fetched and verified, built in a sandbox from the stage2\n"
 	"toolchain), assembles its rootfs and writes out/ARCH/ROLE/: rootfs.tar.zst,\n"
 	"initramfs.cpio.zst, manifest, report, disk.raw and the derived images.\n"
 	"Everything is built for one target: --arch, default this machine's.\n"
+	"The outputs are redone only when something that goes into them changed\n"
+	"(packages, the role and its includes, overlays, key files, the epoch, the\n"
+	"commit, undistro itself, the image tools): otherwise it prints that OUT\n"
+	"is up to date and writes nothing.\n"
 	"With package names: builds those packages (and what they need) into the store.\n"
 	"\n"
 	"  --arch ARCH     the target architecture (default: this machine's;\n"
@@ -73,6 +78,7 @@ const struct cmd cmd_build = {
 	"  --offline       use only the source cache\n"
 	"  --packages      stop once the packages are in the store\n"
 	"  --no-image      stop after the rootfs\n"
+	"  -f, --force     redo the role's outputs even when they are up to date\n"
 	"  --no-test       skip the recipes' test scripts\n"
 	"  -k, --keep      keep the work directories of successful builds\n"
 	"  -v, --verbose   show the build output, each line prefixed by its package\n"

@@ -177,6 +177,18 @@ committemp(int fd, char *tmp, const char *path, mode_t mode)
 }
 
 int
+osremove(const char *path)
+{
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		err("cannot remove %s:", path);
+		return -1;
+	}
+	return fsyncdir(path);
+}
+
+int
 writeatomic(const char *path, const void *data, size_t n, mode_t mode)
 {
 	const char *p = data;

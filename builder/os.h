@@ -26,6 +26,9 @@ int opentemp(const char *path, char **tmp);
 /* fsync fd, close it, give it mode, and rename tmp to path, fsyncing the
  * directory; on any failure tmp is removed. Takes ownership of tmp. */
 int committemp(int fd, char *tmp, const char *path, mode_t mode);
+/* Remove the file path and fsync its directory, so that the removal is
+ * durable before what follows is written; a missing path is not an error. */
+int osremove(const char *path);
 /* Read a whole file into *data (malloc'd, NUL-terminated) and *n. */
 int readfile(const char *path, char **data, size_t *n);
 /* The same, quietly: -1 with errno set, for callers that turn a failure

@@ -10,6 +10,7 @@
 #include "diag.h"
 #include "os.h"
 #include "image.h"
+#include "outkey.h"
 #include "pipeline.h"
 #include "rootfs.h"
 #include "sbom.h"
@@ -104,6 +105,46 @@ resolve(struct pipeline *p, char **names, size_t n)
 	return solvepackages(&p->tree, names, n, p->target, &p->plan);
 }
 
+/* The role's outputs, redone only when their output key (outkey.h) differs
+ * from the one OUT holds or an output is missing: the key file goes first,
+ * so an interrupted rebuild leaves none, and comes back last. Without a key
+ * (an input could not be read) the outputs are redone and no key is
+ * written; the rebuild reports what was wrong. */
+static int
+outputs(struct pipeline *p)
+{
+	int images = p->stop != STOP_ROOTFS;
+	char *commit = sbomcommit(p->opts->dir), **files = outkeyfiles(&p->flat, images), hex[65];
+	struct outkeyin in = {
+		.tree = &p->tree,
+		.role = p->role,
+		.flat = &p->flat,
+		.target = p->target,
+		.plan = &p->plan,
+		.keys = p->keys,
+		.epoch = p->epoch,
+		.commit = commit,
+		.images = images,
+		.exe = NULL,
+		.authorized_keys = NULL,
+	};
+	int keyed = outkeycompute(&in, hex) == 0, rc;
+
+	free(commit);
+	if (keyed && !p->force && outkeyuptodate(p->outdir, hex)) {
+		fprintf(stderr, "undistro: %s is up to date\n", p->outdir);
+		rc = EXIT_OK;
+	} else if (outkeyclear(p->outdir) < 0) {
+		rc = EXIT_SYSTEM;
+	} else {
+		rc = pipelinerootfs(p);
+		if (rc == EXIT_OK && keyed && outkeywrite(p->outdir, hex, files) < 0)
+			rc = EXIT_SYSTEM;
+	}
+	outkeyfilesfree(files);
+	return rc;
+}
+
 int
 pipelinerun(struct pipeline *p, char **names, size_t n)
 {
@@ -139,7 +180,7 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		return rc > 0 ? EXIT_BUILD : EXIT_SYSTEM;
 	if (!p->role || p->stop == STOP_PACKAGES)
 		return EXIT_OK;
-	return pipelinerootfs(p);
+	return outputs(p);
 }
 
 /* The kernel package's boot/vmlinuz, extracted from the store into a temporary

@@ -22,6 +22,9 @@ struct pipeline {
 	const struct target *target;       /* what to build for */
 	const char *out, *store, *cache;   /* NULL: from the environment */
 	int offline, keep, notest, verbose, stop;
+	int force;                         /* redo the role's outputs even when
+	                                    * their output key says they are up
+	                                    * to date (outkey.h) */
 	/* filled in by pipelinerun */
 	struct tree tree;
 	struct role flat;
@@ -35,7 +38,12 @@ struct pipeline {
 };
 
 /* Build the role (when names is one role's name) or the named packages, as
- * far as p->stop says. Returns an exit code (diag.h). */
+ * far as p->stop says. Returns an exit code (diag.h).
+ * A role's outputs (rootfs, initramfs, images, SBOM) are keyed by their
+ * inputs (outkey.h): when every package is in the store and OUT's key file
+ * holds the computed key and every output it names exists, nothing is
+ * written and "undistro: OUT is up to date" is printed; otherwise the key
+ * file is removed first, the outputs redone, and the key written last. */
 int pipelinerun(struct pipeline *p, char **names, size_t n);
 /* The largest epoch: 9999-12-31T23:59:59Z (ISO 8601 years have 4 digits). */
 #define EPOCHMAX 253402300799LL
