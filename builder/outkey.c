@@ -67,18 +67,20 @@ fieldf(struct okey *k, const char *tag, const char *fmt, ...)
 }
 
 /* The contents of the regular file path as a field (their sha256). A FIFO
- * or device is never opened for reading or waited on; with nofollow, a
- * symlink is refused too. */
+ * or device is never waited on: opened O_NONBLOCK, and refused after an
+ * fstat unless the caller's lstat has just seen a regular file (walked:
+ * then a symlink is refused by O_NOFOLLOW, and one stat per overlay file is
+ * all a no-op build spends). */
 static void
-fieldfile(struct okey *k, const char *tag, const char *path, int nofollow)
+fieldfile(struct okey *k, const char *tag, const char *path, int walked)
 {
 	struct sha256 h;
 	struct stat st;
 	char buf[65536], hex[65];
 	ssize_t r = -1;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (walked ? O_NOFOLLOW : 0));
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (fd >= 0 && (walked || (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)))) {
 		sha256init(&h);
 		while ((r = read(fd, buf, sizeof(buf))) != 0) {
 			if (r < 0 && errno == EINTR)
