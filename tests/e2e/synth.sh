@@ -3,7 +3,9 @@
 # synthinit NAME makes a fresh directory $t (removed on exit) holding
 # $t/tree with stage2/, and cds there; u ARGS... runs undistro on that tree
 # with the test's own cache, store and work directories, as nobody when we
-# are root; own hands $t to nobody then; fail reports and exits.
+# are root; own hands $t to nobody then; fail reports and exits. synthrole
+# adds the recipes a role needs for a rootfs and images: init (the boot
+# files and the commands they run) and kern (a placeholder kernel).
 as=
 if [ "$(id -u)" = 0 ]; then
 	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -19,4 +21,50 @@ synthinit() {
 	cd "$t" || exit 1
 	mkdir -p "$t/tree/recipes/roles" "$t/tree/stage2"
 	cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+}
+synthrole() {
+	r=$t/tree/recipes
+	# the init package's boot files and the commands its scripts run
+	cat >"$r/init.recipe" <<'EOF'
+name = init
+version = 1.0
+release = 1
+desc = boot files
+license = MIT
+toolchain = host
+install <<END
+mkdir -p "$DESTDIR/usr/lib/undistro" "$DESTDIR/bin"
+for f in rc wait network dhcp shutdown firstboot; do
+	echo '#!/bin/sh' >"$DESTDIR/usr/lib/undistro/$f"
+	chmod 755 "$DESTDIR/usr/lib/undistro/$f"
+done
+for c in sh init mount grep mkdir hostname cat mv rm sleep umount sync runsvdir runsv sv udhcpc ip gzip; do
+	ln -s busybox "$DESTDIR/bin/$c"
+done
+echo '#!/bin/sh' >"$DESTDIR/bin/busybox"
+chmod 755 "$DESTDIR/bin/busybox"
+END
+EOF
+	# a placeholder bzImage with the headers image.c checks (x86_64): 4 KiB of
+	# 'k' with "MZ", the PE offset 0x80 at 0x3c, "PE\0\0" and machine 0x8664 at
+	# 0x80, "HdrS" at 0x202
+	cat >"$r/kern.recipe" <<'EOF'
+name = kern
+version = 1.0
+release = 1
+desc = placeholder kernel
+license = MIT
+toolchain = host
+install <<END
+mkdir -p "$DESTDIR/boot"
+python3 -c '
+import sys
+d = bytearray(b"k" * 4096)
+d[0:2] = b"MZ"
+d[0x3c:0x40] = bytes.fromhex("80000000")
+d[0x80:0x86] = bytes.fromhex("504500006486")
+d[0x202:0x206] = b"HdrS"
+sys.stdout.buffer.write(d)' >"$DESTDIR/boot/vmlinuz"
+END
+EOF
 }
