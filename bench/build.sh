@@ -60,5 +60,5 @@ zstd -q -dc "$t/out/rootfs.tar.zst" >"$t/rootfs.tar"
 zstd -q -dc "$t/out/initramfs.cpio.zst" >"$t/initramfs.cpio"
 hyperfine -N -w 1 -r 5 --export-markdown "$t/rootfs.md" \
 	"zstd -q -f -19 -T2 $t/rootfs.tar $t/initramfs.cpio" \
-	"$u -C $t/tree build $role --no-image -o $t/out" >/dev/null
+	"$u -C $t/tree build $role --no-image --force -o $t/out" >/dev/null
 cat "$t/rootfs.md"
