@@ -30,27 +30,12 @@ ssh-keygen -q -t ed25519 -N '' -f "$t/k1"
 cp "$t/k0.pub" "$t/md/meta-data/public-keys/0"
 cp "$t/k1.pub" "$t/md/meta-data/public-keys/1"
 
-# ready [run options...]: seconds from starting qemu to the ready line
-ready() {
-	: >"$t/serial"
-	s=$(date +%s.%N)
-	setsid "$undistro" -q -C "$top" run -o "$out" --serial-log "$t/serial" --timeout 600 "$@" base >/dev/null 2>&1 &
-	q=$!
-	until grep -q 'undistro: role base ready' "$t/serial" 2>/dev/null; do
-		sleep 0.05
-		kill -0 $q 2>/dev/null || { echo "bench/firstboot.sh: no ready line ($*)" >&2; tail "$t/serial" >&2; exit 1; }
-	done
-	e=$(date +%s.%N)
-	kill -TERM -$q 2>/dev/null || true
-	wait $q 2>/dev/null || true
-	echo "$e - $s" | bc
-}
-median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+. "$top/bench/lib.sh"
 for _ in $(seq "$runs"); do
-	ready --hostname bench >>"$t/fw_cfg"
-	ready >>"$t/none"
-	ready --imds "$t/src/imds-server -d $t/md -m ok" >>"$t/imds"
-	ready --imds "$t/src/imds-server -d $t/md -m stall" >>"$t/stall"
+	benchready "$out" --hostname bench >>"$t/fw_cfg"
+	benchready "$out" >>"$t/none"
+	benchready "$out" --imds "$t/src/imds-server -d $t/md -m ok" >>"$t/imds"
+	benchready "$out" --imds "$t/src/imds-server -d $t/md -m stall" >>"$t/stall"
 done
 base=$(median <"$t/fw_cfg")
 echo "boot to ready of base under TCG, median of $runs (s), and the difference from fw_cfg:"

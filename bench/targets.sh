@@ -33,29 +33,11 @@ echo "cold build of base (sum of package build times, -j2 budget shared):"
 printf '  %-8s kernel %7.1f s   all packages %7.1f s\n' x86_64 "$xk" "$xt" aarch64 "$ak" "$at"
 printf '  aarch64 / x86_64: kernel %.2f, all packages %.2f\n' "$(echo "$ak / $xk" | bc -l)" "$(echo "$at / $xt" | bc -l)"
 
-# ready ARCH OUT [run options...]: seconds from starting qemu to the ready line
-ready() {
-	arch=$1 out=$2
-	shift 2
-	: >"$t/serial"
-	s=$(date +%s.%N)
-	setsid "$undistro" -q -C "$top" run --arch "$arch" -o "$out" --serial-log "$t/serial" --timeout 600 "$@" base \
-		>/dev/null 2>&1 &
-	q=$!
-	until grep -q 'undistro: role base ready' "$t/serial" 2>/dev/null; do
-		sleep 0.05
-		kill -0 $q 2>/dev/null || { echo "bench/targets.sh: $arch did not become ready" >&2; tail "$t/serial" >&2; exit 1; }
-	done
-	e=$(date +%s.%N)
-	kill -TERM -$q 2>/dev/null || true
-	wait $q 2>/dev/null || true
-	echo "$e - $s" | bc
-}
-median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+. "$top/bench/lib.sh"
 for _ in $(seq "$runs"); do
-	ready x86_64 "$x86out" >>"$t/x86-bios"
-	ready x86_64 "$x86out" --uefi >>"$t/x86-uefi"
-	ready aarch64 "$aaout" >>"$t/aa-uefi"
+	benchready "$x86out" --arch x86_64 >>"$t/x86-bios"
+	benchready "$x86out" --arch x86_64 --uefi >>"$t/x86-uefi"
+	benchready "$aaout" --arch aarch64 >>"$t/aa-uefi"
 done
 xb=$(median <"$t/x86-bios") xu=$(median <"$t/x86-uefi") au=$(median <"$t/aa-uefi")
 echo "boot to 'undistro: role base ready' under TCG, median of $runs:"
