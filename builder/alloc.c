@@ -20,6 +20,14 @@ mulsize(size_t n, size_t sz)
 	return n * sz;
 }
 
+static size_t
+addsize(size_t a, size_t b)
+{
+	if (a > SIZE_MAX - b)
+		oom();
+	return a + b;
+}
+
 void *
 xmalloc(size_t n)
 {
@@ -65,6 +73,18 @@ char *
 xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));
+}
+
+char *
+xconcat(const char *a, const char *b, const char *c)
+{
+	size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+	char *p = xmalloc(addsize(addsize(na, nb), addsize(nc, 1)));
+
+	memcpy(p, a, na);
+	memcpy(p + na, b, nb);
+	memcpy(p + na + nb, c, nc + 1);
+	return p;
 }
 
 char *

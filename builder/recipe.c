@@ -133,6 +133,10 @@ static const struct field imagefields[] = {
 struct ctx {
 	struct arena *a;
 	const char *file;
+	/* a role's packages by name, so that rolepkg is not quadratic: open
+	 * addressing, slot = index in ro->pkgs + 1 (0 free), mask + 1 a power
+	 * of two at least twice the most packages the role can name */
+	size_t *slot, mask;
 };
 
 static struct loc
@@ -141,15 +145,31 @@ locat(const struct loc *l, size_t off)
 	return (struct loc){l->file, l->line, l->col + (int)off};
 }
 
+/* Character classes of names and versions, in the C locale; spelled out
+ * because they run for every byte of every dependency of every recipe
+ * (bench/resolve.sh: strchr per byte was a tenth of resolve). */
+static int
+isnamech(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '_' || c == '-';
+}
+
+static int
+isversionch(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '+' ||
+	       c == '~' || c == '_';
+}
+
 int
 namevalid(const char *s)
 {
 	size_t i;
 
-	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
 		return 0;
 	for (i = 1; s[i]; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && !strchr("+._-", s[i]))
+		if (!isnamech((unsigned char)s[i]))
 			return 0;
 	return i <= 64;
 }
@@ -159,10 +179,10 @@ versionvalid(const char *s)
 {
 	size_t i;
 
-	if (!isdigit((unsigned char)s[0]))
+	if (!(s[0] >= '0' && s[0] <= '9'))
 		return 0;
 	for (i = 1; s[i]; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr(".+~_", s[i]))
+		if (!isversionch((unsigned char)s[i]))
 			return 0;
 	return i <= 64;
 }
@@ -183,8 +203,8 @@ badcol(const char *s, int version)
 
 	for (i = 0; s[i]; i++) {
 		int c = (unsigned char)s[i];
-		int ok = version ? (i ? isalnum(c) || strchr(".+~_", c) : isdigit(c))
-		                 : (i ? islower(c) || isdigit(c) || strchr("+._-", c) : islower(c) || isdigit(c));
+		int ok = version ? (i ? isversionch(c) : isdigit(c))
+		                 : (i ? isnamech(c) : islower(c) || isdigit(c));
 		if (!ok)
 			return i;
 	}
@@ -200,7 +220,7 @@ depparse(struct arena *a, const char *s, size_t n, struct dep *d, const char **m
 		i++;
 	while (n > i && isspace((unsigned char)s[n - 1]))
 		n--;
-	for (j = i; j < n && !isspace((unsigned char)s[j]) && !strchr("<=>", s[j]); j++)
+	for (j = i; j < n && !isspace((unsigned char)s[j]) && s[j] != '<' && s[j] != '=' && s[j] != '>'; j++)
 		;
 	if (j == i) {
 		*msg = "expected a package name";
@@ -217,7 +237,7 @@ depparse(struct arena *a, const char *s, size_t n, struct dep *d, const char **m
 	d->version = NULL;
 	if (j == n)
 		return 0;
-	for (k = j; k < n && strchr("<=>", s[k]); k++)
+	for (k = j; k < n && (s[k] == '<' || s[k] == '=' || s[k] == '>'); k++)
 		;
 	static const struct { const char *s; enum depop op; } ops[] = {
 		{"<", DEP_LT}, {"<=", DEP_LE}, {"=", DEP_EQ}, {"==", DEP_EQ}, {">=", DEP_GE}, {">", DEP_GT},
@@ -672,7 +692,8 @@ applyfields(struct ctx *c, const struct field *tab, size_t ntab, const char *con
 
 		if (nd->kind == NODE_BLOCK)
 			continue;
-		for (k = 0; k < ntab && strcmp(tab[k].key, nd->key); k++)
+		/* the first byte settles most comparisons without a call */
+		for (k = 0; k < ntab && (tab[k].key[0] != nd->key[0] || strcmp(tab[k].key, nd->key)); k++)
 			;
 		if (k == ntab) {
 			const char *near = nearest(nd->key, tab, ntab, blocks);
@@ -708,7 +729,7 @@ checkrequired(const struct field *tab, size_t ntab, const struct node *nodes, si
 
 		if (!(tab[k].flags & REQ))
 			continue;
-		for (i = 0; i < n && strcmp(nodes[i].key, tab[k].key); i++)
+		for (i = 0; i < n && (nodes[i].key[0] != tab[k].key[0] || strcmp(nodes[i].key, tab[k].key)); i++)
 			;
 		if (i == n) {
 			if (tab[k].type == F_SCRIPT)
@@ -921,7 +942,7 @@ stem(struct arena *a, const char *path, const char *suffix)
 struct recipe *
 recipeparse(struct arena *a, const char *path, const char *dir, const char *buf, size_t n)
 {
-	struct ctx c = {a, path};
+	struct ctx c = {.a = a, .file = path};
 	struct nodelist nl;
 	struct recipe *r = arenaalloc(a, 1, sizeof(*r));
 	struct loc top = {path, 1, 1};
@@ -968,10 +989,15 @@ static const char *const roleblocks[] = {"package", "service", "user", "image", 
 static struct pkgchoice *
 rolepkg(struct ctx *c, struct role *ro, const char *name, const struct loc *l)
 {
-	for (size_t i = 0; i < ro->npkgs; i++)
-		if (!strcmp(ro->pkgs[i].name, name))
-			return &ro->pkgs[i];
+	size_t h = 2166136261u;
+
+	for (const char *q = name; *q; q++)
+		h = (h ^ (unsigned char)*q) * 16777619u;
+	for (h &= c->mask; c->slot[h]; h = (h + 1) & c->mask)
+		if (!strcmp(ro->pkgs[c->slot[h] - 1].name, name))
+			return &ro->pkgs[c->slot[h] - 1];
 	struct pkgchoice *p = ARENAPUSH(c->a, ro->pkgs, ro->npkgs);
+	c->slot[h] = ro->npkgs;
 	p->name = (char *)name;
 	p->loc = *l;
 	return p;
@@ -1117,7 +1143,7 @@ roleimage(struct ctx *c, struct role *ro, const struct node *nd)
 struct role *
 roleparse(struct arena *a, const char *path, const char *buf, size_t n)
 {
-	struct ctx c = {a, path};
+	struct ctx c = {.a = a, .file = path};
 	struct nodelist nl;
 	struct role *ro = arenaalloc(a, 1, sizeof(*ro));
 	struct loc top = {path, 1, 1};
@@ -1129,6 +1155,13 @@ roleparse(struct arena *a, const char *path, const char *buf, size_t n)
 		return NULL;
 	applyfields(&c, rolefields, NFIELDS(rolefields), roleblocks, nl.v, nl.n, ro, "a role");
 	ro->loc = top;
+	c.mask = ro->packages.n + 1;
+	for (size_t i = 0; i < nl.n; i++)
+		c.mask += nl.v[i].kind == NODE_BLOCK;
+	for (c.mask *= 2; c.mask & (c.mask - 1); c.mask &= c.mask - 1)
+		;
+	c.slot = arenaalloc(a, c.mask * 2, sizeof(*c.slot));
+	c.mask = c.mask * 2 - 1;
 	for (size_t i = 0; i < ro->packages.n; i++)
 		rolepkg(&c, ro, ro->packages.v[i], &ro->packages.loc[i]);
 	for (size_t i = 0; i < nl.n; i++) {

@@ -14,13 +14,20 @@
 #include "target.h"
 #include "tree.h"
 
+/* Byte order, the same in every locale (alphasort uses strcoll). */
+static int
+cmpdirent(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 /* Sorted names of the directory's entries; NULL (reported) on failure. */
 static char **
 listdir(const char *dir, size_t *n)
 {
 	struct dirent **ents;
 	char **names;
-	int k = scandir(dir, &ents, NULL, alphasort);
+	int k = scandir(dir, &ents, NULL, cmpdirent);
 
 	if (k < 0) {
 		err("cannot read directory %s:", dir);
@@ -129,12 +136,12 @@ loadrecipes(struct tree *t)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char *p = xasprintf("%s/%s", rdir, names[i]);
+		char *p = xconcat(rdir, "/", names[i]);
 
 		if (endswith(names[i], ".recipe")) {
 			loadrecipe(t, p, rdir, 0);
 		} else if (strcmp(names[i], "roles") && isdir(p)) {
-			char *f = xasprintf("%s/%s.recipe", p, names[i]);
+			char *f = xasprintf("%s/%s.recipe", p, names[i]);  /* directories are few */
 
 			if (exists(f))
 				loadrecipe(t, f, p, 1);
