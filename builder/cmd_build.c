@@ -15,6 +15,7 @@
 #include "target.h"
 #include "tree.h"
 #include "pipeline.h"
+#include "remote.h"
 
 static const char *
 envset(const char *var)
@@ -30,7 +31,7 @@ envset(const char *var)
 static int
 remoteenv(struct pipeline *pp)
 {
-	const char *push = envset("UNDISTRO_PUSH");
+	const char *push = envset("UNDISTRO_PUSH"), *from = pp->remote ? "--remote" : "UNDISTRO_REMOTE";
 
 	if (!pp->remote)
 		pp->remote = envset("UNDISTRO_REMOTE");
@@ -39,14 +40,16 @@ remoteenv(struct pipeline *pp)
 	pp->push |= push && !strcmp(push, "1");
 	pp->trusted = envset("UNDISTRO_TRUSTED_KEYS");
 	pp->signkey = envset("UNDISTRO_SIGNING_KEY");
+	if (pp->remote && !remoteurlvalid(pp->remote))
+		return cmdusage(&cmd_build, "the remote '%s' (%s) is not an http or https URL", pp->remote, from);
 	if (pp->push && !pp->remote)
 		return cmdusage(&cmd_build, "--push (UNDISTRO_PUSH=1) needs a remote: --remote URL or UNDISTRO_REMOTE");
 	if (pp->push && !pp->signkey)
 		return cmdusage(&cmd_build, "pushing needs a signing key: set UNDISTRO_SIGNING_KEY to a NAME.key file "
 		                "(`undistro key new NAME` writes one)");
 	if (pp->remote && !pp->trusted && !pp->signkey)
-		return cmdusage(&cmd_build, "the remote %s needs the public keys its records are checked against: set "
-		                "UNDISTRO_TRUSTED_KEYS to a file of NAME.pub lines", pp->remote);
+		return cmdusage(&cmd_build, "a remote needs the public keys its records are checked against: set "
+		                "UNDISTRO_TRUSTED_KEYS to a file of NAME.pub lines");
 	return 0;
 }
 
@@ -130,7 +133,8 @@ const struct cmd cmd_build = {
 	"check, costs a warning and a local build, never a failure; so does a push\n"
 	"that fails (docs/remote.md).\n"
 	"Logs: OUT/logs/PACKAGE.log (CACHE/logs/ARCH for package builds).\n"
-	"Exit status: 0 built, 1 bad input, 2 usage (also a malformed SOURCE_DATE_EPOCH,\n"
-	"or a remote without trusted keys, --push without a signing key, a remote URL or\n"
-	"key file that does not parse), 3 a build or test failed, 4 system failure.\n",
+	"Exit status: 0 built, 1 bad input (also a key file that cannot be used),\n"
+	"2 usage (also a malformed SOURCE_DATE_EPOCH, a remote that is not an http(s)\n"
+	"URL or has no UNDISTRO_TRUSTED_KEYS, --push without UNDISTRO_SIGNING_KEY),\n"
+	"3 a build or test failed, 4 system failure.\n",
 };

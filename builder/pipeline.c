@@ -189,8 +189,8 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 	/* before the builds: a bad SOURCE_DATE_EPOCH must not waste them */
 	if (p->role && p->stop != STOP_PACKAGES && (p->epoch = pipelineepoch(p->opts->dir)) < 0)
 		return EXIT_USAGE;
-	if (p->remote && !(rm = remoteopen(p->remote, p->trusted, p->push ? p->signkey : NULL)))
-		return EXIT_USAGE;
+	if (p->remote && !(rm = remoteopen(p->remote, p->trusted, p->signkey)))
+		return EXIT_INPUT;
 	if (dirs(p) < 0) {
 		remoteclose(rm);
 		return EXIT_SYSTEM;

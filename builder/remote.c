@@ -230,8 +230,8 @@ perform(struct remote *r, const char *method, const char *path, struct body *b, 
 	return HDOWN;
 }
 
-/* A display form of url: no user or password. NULL when url is not an
- * http or https URL (reported). */
+/* A display form of url: no user or password, no trailing '/'. NULL when
+ * url is not an http or https URL (not reported). */
 static char *
 shownurl(const char *url)
 {
@@ -240,16 +240,12 @@ shownurl(const char *url)
 
 	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
-		err("the remote '%s' is not an http or https URL", url);
+	    (strcmp(scheme, "http") && strcmp(scheme, "https")))
 		goto out;
-	}
 	curl_url_set(u, CURLUPART_USER, NULL, 0);
 	curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK) {
-		err("the remote '%s' is not an http or https URL", url);
+	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
 		goto out;
-	}
 	out = xstrdup(s);
 	for (size_t n = strlen(out); n > 0 && out[n - 1] == '/'; n--)
 		out[n - 1] = '\0';
@@ -258,6 +254,15 @@ out:
 	curl_free(scheme);
 	curl_url_cleanup(u);
 	return out;
+}
+
+int
+remoteurlvalid(const char *url)
+{
+	char *s = shownurl(url);
+
+	free(s);
+	return s != NULL;
 }
 
 struct remote *
@@ -272,8 +277,10 @@ remoteopen(const char *url, const char *trustfile, const char *keyfile)
 	r->url = xstrdup(url);
 	for (size_t n = strlen(r->url); n > 0 && r->url[n - 1] == '/'; n--)
 		r->url[n - 1] = '\0';
-	if (!(r->shown = shownurl(url)))
+	if (!(r->shown = shownurl(url))) {
+		err("the remote '%s' is not an http or https URL", url);
 		goto fail;
+	}
 	if (!ready || !(r->h = curl_easy_init()) || !(r->hdrs = curl_slist_append(NULL, "Expect:"))) {
 		err("cannot initialise libcurl");
 		goto fail;

@@ -45,7 +45,9 @@
 struct remote;
 struct store;
 
-/* Open the remote at url (http or https), trusting the keys of the file
+/* Nonzero when url is an http or https URL (libcurl's parser); no report. */
+int remoteurlvalid(const char *url);
+/* Open the remote at url (remoteurlvalid), trusting the keys of the file
  * trustfile (NULL: none) and, when keyfile is not NULL, signing with that
  * secret key, whose own public key is trusted too. No request is made yet.
  * NULL when a file cannot be read or parsed, or when no key is trusted at
