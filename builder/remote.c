@@ -201,29 +201,26 @@ perform(struct remote *r, const char *method, const char *path, struct body *b, 
 	r->errbuf[0] = '\0';
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK) {
-		free(url);
-		return HOK;
-	}
-	if (b && (b->toobig || rc == CURLE_FILESIZE_EXCEEDED)) {
-		free(url);
-		return HTOOBIG;
-	}
-	if (b && b->werr) {
-		errno = b->werr;
-		err("%s %s/%s: %s:", method, r->shown, path, b->fd >= 0 ? "cannot write or read the local file" : "");
-		free(url);
-		return HLOCAL;
-	}
 	free(url);
-	if (rc == CURLE_HTTP_RETURNED_ERROR && status == 404)
+	if (rc == CURLE_OK)
+		return HOK;
+	/* the status first: curl checks an error page's length against the
+	 * bound before it fails on the status */
+	if (status == 404)
 		return HMISS;
-	if (rc == CURLE_HTTP_RETURNED_ERROR && status == 409 && !strcmp(method, "PUT"))
+	if (status == 409 && !strcmp(method, "PUT"))
 		return HCONFLICT;
 	/* MKCOL of a collection that exists */
-	if (rc == CURLE_HTTP_RETURNED_ERROR && status == 405 && !strcmp(method, "MKCOL"))
+	if (status == 405 && !strcmp(method, "MKCOL"))
 		return HOK;
-	if (rc == CURLE_HTTP_RETURNED_ERROR)
+	if (status < 400 && b && b->werr) {
+		errno = b->werr;
+		err("%s %s/%s: the local file:", method, r->shown, path);
+		return HLOCAL;
+	}
+	if (status < 400 && b && (b->toobig || rc == CURLE_FILESIZE_EXCEEDED))
+		return HTOOBIG;
+	if (status >= 400)
 		down(r, "HTTP %ld for %s %s/%s", status, method, r->shown, path);
 	else
 		down(r, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
@@ -337,47 +334,37 @@ getblob(struct remote *r, const char *dir, const struct record *rec, size_t i, s
 {
 	char *file = xasprintf("%s/%s", dir, recblobnames[i]), *path = xasprintf("cas/%s", rec->blob[i].sha256);
 	struct body b = {.max = rec->blob[i].size};
+	enum reply x = HLOCAL;
 	char hex[65];
-	int res = -1;
+	int res = 0;
 
 	sha256init(&b.h);
-	if ((b.fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+	if ((b.fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
 		err("cannot create %s:", file);
-		goto out;
-	}
-	res = 0;
-	switch (perform(r, "GET", path, &b, 1)) {
-	case HOK:
-		break;
-	case HMISS:
-		bufprintf(why, "%s/%s (%s) is missing", r->shown, path, recblobnames[i]);
-		goto out;
-	case HTOOBIG:
-		bufprintf(why, "%s/%s (%s) is longer than the record's %llu bytes", r->shown, path, recblobnames[i],
-		          rec->blob[i].size);
-		goto out;
-	case HLOCAL:
-		res = -1;
-		goto out;
-	default:
-		goto out;
-	}
+	else
+		x = perform(r, "GET", path, &b, 1);
 	sha256finalhex(&b.h, hex);
-	if (b.n != rec->blob[i].size)
+	if (x == HOK && b.n != rec->blob[i].size)
 		bufprintf(why, "%s/%s (%s) has %llu bytes, the record says %llu", r->shown, path, recblobnames[i],
 		          b.n, rec->blob[i].size);
-	else if (strcmp(hex, rec->blob[i].sha256))
+	else if (x == HOK && strcmp(hex, rec->blob[i].sha256))
 		bufprintf(why, "%s/%s (%s) has sha256 %s", r->shown, path, recblobnames[i], hex);
-	else if (fsync(b.fd) < 0 || close(b.fd) < 0)
-		err("cannot write %s:", file), res = -1;
-	else
-		res = 1, r->subbytes += b.n;
-	b.fd = -1;
-out:
-	if (b.fd >= 0)
+	else if (x == HOK)
+		res = 1;
+	else if (x == HMISS)
+		bufprintf(why, "%s/%s (%s) is missing", r->shown, path, recblobnames[i]);
+	else if (x == HTOOBIG)
+		bufprintf(why, "%s/%s (%s) is longer than the record's %llu bytes", r->shown, path, recblobnames[i],
+		          rec->blob[i].size);
+	else if (x == HLOCAL)
+		res = -1;
+	if (res == 1 && (fsync(b.fd) < 0 || close(b.fd) < 0)) {
+		err("cannot write %s:", file);
+		res = -1;
+	} else if (b.fd >= 0 && res != 1) {
 		close(b.fd);
-	if (res != 1)
-		sha256final(&b.h, (unsigned char[32]){0});
+	}
+	r->subbytes += res == 1 ? b.n : 0;
 	free(file);
 	free(path);
 	return res;
