@@ -23,7 +23,7 @@ command -v nginx >/dev/null || fail "nginx is not installed (ci/install-deps ins
 command -v lighttpd >/dev/null || fail "lighttpd is not installed (ci/install-deps installs it)"
 synthinit remote
 pids=
-trap 'for p in $pids; do kill "$p" 2>/dev/null || :; done; rm -rf "$t"' EXIT
+trap 'davstop; for p in $pids; do kill "$p" 2>/dev/null || :; done; rm -rf "$t"' EXIT
 r=$t/tree/recipes
 synthrole
 # shellcheck disable=SC2016 # the $DESTDIR references are for the recipe
@@ -72,40 +72,11 @@ app=$(keyof app) lib=$(keyof lib) tool=$(keyof tool)
 echo "store A: 5 packages built (app $app)"
 
 # servers ---------------------------------------------------------------
-# nginx: one server that takes PUTs anywhere, and one that answers 503
-ngport=$(freeport)
+# nginx (lib.sh), and another nginx server that answers 503
 badport=$(freeport)
-mkdir -p "$t/ng/data" "$t/ng/tmp"
-cat >"$t/ng/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $t/ng/nginx.pid;
-error_log $t/ng/error.log;
-events { worker_connections 64; }
-http {
-	client_body_temp_path $t/ng/tmp/body;
-	proxy_temp_path $t/ng/tmp/proxy;
-	fastcgi_temp_path $t/ng/tmp/fastcgi;
-	uwsgi_temp_path $t/ng/tmp/uwsgi;
-	scgi_temp_path $t/ng/tmp/scgi;
-	server {
-		listen 127.0.0.1:$ngport;
-		access_log $t/ng/access.log;
-		root $t/ng/data;
-		client_max_body_size 1g;
-		location / {
-			dav_methods PUT;
-			create_full_put_path on;
-			dav_access user:rw group:r all:r;
-		}
-	}
-	server {
-		listen 127.0.0.1:$badport;
-		access_log $t/ng/bad.log;
-		return 503;
-	}
-}
-EOF
+davextra="server { listen 127.0.0.1:$badport; access_log $t/ng/bad.log; return 503; }"
+davstart "$t/ng"
+ngport=$davport
 ltport=$(freeport)
 mkdir -p "$t/lt/data" "$t/lt/up"
 cat >"$t/lt/lighttpd.conf" <<EOF
@@ -121,12 +92,9 @@ mimetype.assign = ("" => "application/octet-stream")
 EOF
 own
 # shellcheck disable=SC2086 # $as is empty or a command with arguments
-$as nginx -p "$t/ng" -c "$t/ng/nginx.conf" -e "$t/ng/error.log" >"$t/ng/out" 2>&1 &
-pids="$pids $!"
-# shellcheck disable=SC2086
 $as lighttpd -D -f "$t/lt/lighttpd.conf" >"$t/lt/out" 2>&1 &
 pids="$pids $!"
-for port in "$ngport" "$ltport" "$badport"; do
+for port in "$ltport" "$badport"; do
 	i=0
 	until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
 		i=$((i + 1))
@@ -192,7 +160,7 @@ for server in nginx lighttpd; do
 		cmp -s "$t/out-A/$f" "$t/out-B/$f" || fail "$server: $f differs from store A's build"
 	done
 	storeok "$server warm"
-	echo "$server: warm remote: nothing built, identical outputs, $(echo "$end - $start" | bc) s for the role ($(sed -n "s/^undistro: substituted [0-9]* packages //p" "$t/warm"))"
+	echo "$server: warm remote: nothing built, identical outputs, $(echo "$end - $start" | bc) s for the role ($(sed -n "s/^undistro: \(substituted [0-9]* packages\) .* in \(.*\)$/\1 in \2/p" "$t/warm"))"
 
 	# every lie the server can tell about app: refused, app built here
 	for c in noblob truncated corrupted overwritten unsigned untrusted otherkey toolong; do
