@@ -103,7 +103,9 @@ http {
 }
 CONF
 	[ -z "$asuser" ] || chown -R 65534:65534 "$1"
-	as nginx -p "$1" -c "$1/nginx.conf" -e "$1/error.log" >"$1/out" 2>&1 &
+	# a simple command, so that $! is nginx's master (exec'ed by setpriv)
+	# shellcheck disable=SC2086 # $asuser is empty or a command with arguments
+	$asuser nginx -p "$1" -c "$1/nginx.conf" -e "$1/error.log" >"$1/out" 2>&1 &
 	davpids="$davpids $!"
 	i=0
 	until curl -s -o /dev/null "http://127.0.0.1:$davport/"; do
