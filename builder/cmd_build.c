@@ -27,12 +27,19 @@ envset(const char *var)
 
 /* The remote store's settings (remote.h): --remote and --push, else
  * UNDISTRO_REMOTE and UNDISTRO_PUSH; UNDISTRO_TRUSTED_KEYS and
- * UNDISTRO_SIGNING_KEY. Returns 0, or EXIT_USAGE after saying what to set. */
+ * UNDISTRO_SIGNING_KEY; none with --offline. Returns 0, or EXIT_USAGE after
+ * saying what to set. */
 static int
 remoteenv(struct pipeline *pp)
 {
 	const char *push = envset("UNDISTRO_PUSH"), *from = pp->remote ? "--remote" : "UNDISTRO_REMOTE";
 
+	/* no network: the environment's remote is left alone; --remote or
+	 * --push with --offline contradict it */
+	if (pp->offline && (pp->remote || pp->push))
+		return cmdusage(&cmd_build, "--offline uses no remote store: drop --offline, or --remote and --push");
+	if (pp->offline)
+		return 0;
 	if (!pp->remote)
 		pp->remote = envset("UNDISTRO_REMOTE");
 	if (push && strcmp(push, "0") && strcmp(push, "1"))
@@ -115,7 +122,7 @@ const struct cmd cmd_build = {
 	"  --store DIR     package store (default $UNDISTRO_STORE, else CACHE/store)\n"
 	"  --cache DIR     source cache (default $UNDISTRO_CACHE, else\n"
 	"                  $XDG_CACHE_HOME/undistro)\n"
-	"  --offline       use only the source cache\n"
+	"  --offline       use only the source cache, and no remote store\n"
 	"  --packages      stop once the packages are in the store\n"
 	"  --no-image      stop after the rootfs\n"
 	"  -f, --force     redo the role's outputs even when they are up to date\n"

@@ -14,7 +14,7 @@
 # a warning, the package is built locally, and store B ends up holding
 # exactly A's entries, nothing else (no bad entry, nothing left in its tmp).
 # Usage: a push without a signing key and a remote without trusted keys exit
-# 2; a trusted-keys file with no key exits 1.
+# 2; a trusted-keys file with no key exits 1. --offline asks no remote.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/lib.sh"
@@ -223,6 +223,15 @@ b B UNDISTRO_REMOTE="http://127.0.0.1:$badport" UNDISTRO_TRUSTED_KEYS="$t/truste
 down "$t/503" "503"
 [ "$(grep -c '"undistro"$' "$t/ng/bad.log")" = 1 ] || { cat "$t/ng/bad.log"; fail "the 503 server was not asked once"; }
 echo "503: one request, then local builds"
+# --offline: the environment's remote is not asked at all
+fresh
+# shellcheck disable=SC2086 # $as is empty or a command with arguments
+env UNDISTRO_CACHE="$t/cache" UNDISTRO_STORE="$t/B" UNDISTRO_WORK="$t/work-B" HOME="$t" \
+	UNDISTRO_REMOTE="http://127.0.0.1:$badport" UNDISTRO_TRUSTED_KEYS="$t/trusted" \
+	$as "$UNDISTRO" -C "$t/tree" build --offline -o "$t/out-B" r >"$t/offline" 2>&1 || { cat "$t/offline"; fail "--offline"; }
+! grep -q 'unreachable\|substituted' "$t/offline" || { cat "$t/offline"; fail "--offline used the remote"; }
+[ "$(grep -c '"undistro"$' "$t/ng/bad.log")" = 1 ] || { cat "$t/ng/bad.log"; fail "--offline asked the remote"; }
+echo "--offline: the remote is not asked"
 # a socket that accepts connections (the kernel's backlog) and never answers
 stall=$(freeport)
 python3 -c 'import socket, sys, time
