@@ -68,7 +68,7 @@ else
 fi
 
 s=$(date +%s.%N)
-run "$from" env UNDISTRO_SIGNING_KEY="$t/bench.key" "$UNDISTRO" -C "$TOP" build --packages "$role" --remote "$url" \
+run "$from" env UNDISTRO_SIGNING_KEY="$t/bench.key" "$UNDISTRO" -C "$TOP" build --packages "$role" -o "$from/out" --remote "$url" \
 	--push >"$t/push.log" 2>&1 || { tail -30 "$t/push.log"; echo "bench/remote.sh: the push failed" >&2; exit 1; }
 e=$(date +%s.%N)
 if grep -q '^undistro: building' "$t/push.log"; then

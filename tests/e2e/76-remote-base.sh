@@ -34,14 +34,17 @@ done
 
 # push: base's packages from the e2e store (no outputs: --packages)
 as env UNDISTRO_CACHE="$E2E/cache" UNDISTRO_STORE="$E2E/store" UNDISTRO_WORK="$E2E/work" HOME="$E2E" \
-	UNDISTRO_SIGNING_KEY="$w/keys/e2e.key" "$UNDISTRO" -C "$TOP" build --packages base --remote "$url" --push \
+	UNDISTRO_SIGNING_KEY="$w/keys/e2e.key" "$UNDISTRO" -C "$TOP" build --packages base -o "$w/pushout" --remote "$url" --push \
 	>"$w/push" 2>&1 || { cat "$w/push"; fail "push of base"; }
 if grep -q '^undistro: building' "$w/push"; then cat "$w/push"; fail "the push built packages"; fi
 grep '^undistro: pushed [0-9]* packages' "$w/push" || { cat "$w/push"; fail "no push summary"; }
 npushed=$(sed -n 's/^undistro: pushed \([0-9]*\) packages.*/\1/p' "$w/push")
 [ "$npushed" -gt 3 ] || { cat "$w/push"; fail "only $npushed packages pushed"; }
 
-# an empty machine: empty store, work directory and source cache
+# an empty machine: empty store, work directory and source cache; the epoch
+# 40-build-base.sh's build used (its SBOM's creation time), as ci/repro does
+SOURCE_DATE_EPOCH=$(date -u -d "$(jq -r .creationInfo.created "$E2E/out/base/sbom.spdx.json")" +%s)
+export SOURCE_DATE_EPOCH
 start=$(date +%s.%N)
 as env UNDISTRO_CACHE="$w/empty/cache" UNDISTRO_STORE="$w/empty/store" UNDISTRO_WORK="$w/empty/work" \
 	HOME="$w/empty" UNDISTRO_REMOTE="$url" UNDISTRO_TRUSTED_KEYS="$w/trusted" \
