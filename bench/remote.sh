@@ -35,6 +35,7 @@ UNDISTRO=$TOP/undistro
 . "$TOP/tests/e2e/lib.sh"   # davstart: nginx, as nobody when root
 t=$(mktemp -d "${TMPDIR:-/tmp}/bench-remote.XXXXXX")
 trap 'davstop; rm -rf "$t"' EXIT
+chmod 755 "$t"   # nginx runs as nobody when we are root
 "$UNDISTRO" key new bench "$t" >/dev/null
 davstart "$t/ng"
 url=http://127.0.0.1:$davport
