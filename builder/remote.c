@@ -149,16 +149,13 @@ down(struct remote *r, const char *fmt, ...)
 	r->off = 1;
 }
 
-/* Perform one request for path (below the base URL): method GET, HEAD, PUT
- * or MKCOL; b carries the body either way (NULL: none). long: a file, bounded
- * by speed rather than in all. */
-static enum reply
-perform(struct remote *r, const char *method, const char *path, struct body *b, int lng)
+/* Set the handle up for one request of method (GET, HEAD, PUT or MKCOL) to
+ * url; b carries the body either way (NULL: none). lng: a file, bounded by
+ * speed rather than in all. */
+static void
+prepare(struct remote *r, const char *method, const char *url, struct body *b, int lng)
 {
 	CURL *h = r->h;
-	char *url = xasprintf("%s/%s", r->url, path);
-	CURLcode rc;
-	long status = 0;
 
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -198,15 +195,27 @@ perform(struct remote *r, const char *method, const char *path, struct body *b, 
 	} else {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
+}
+
+/* Perform one request for path (below the base URL); see prepare. */
+static enum reply
+perform(struct remote *r, const char *method, const char *path, struct body *b, int lng)
+{
+	char *url = xasprintf("%s/%s", r->url, path);
+	int read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	CURLcode rc;
+	long status = 0;
+
+	prepare(r, method, url, b, lng);
 	r->errbuf[0] = '\0';
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	rc = curl_easy_perform(r->h);
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
 	free(url);
 	if (rc == CURLE_OK)
 		return HOK;
 	/* the status first: curl checks an error page's length against the
 	 * bound before it fails on the status */
-	if (status == 404)
+	if (status == 404 && read)
 		return HMISS;
 	if (status == 409 && !strcmp(method, "PUT"))
 		return HCONFLICT;
@@ -478,6 +487,39 @@ put(struct remote *r, const char *path, int fd, const char *mem, unsigned long l
 	}
 }
 
+/* PUT each file of rec's entry that the remote lacks (HEAD), adding to
+ * *bytes and *nput; 0 or -1 (warned, or reported). */
+static int
+pushfiles(struct remote *r, const struct store *st, const struct record *rec, unsigned long long *bytes,
+          size_t *nput)
+{
+	for (size_t i = 0; i < RECBLOBS; i++) {
+		char *cas = xasprintf("cas/%s", rec->blob[i].sha256), *file;
+		enum reply x = perform(r, "HEAD", cas, NULL, 0);
+		int fd, ok;
+
+		if (x != HMISS) {
+			free(cas);
+			if (x == HOK)
+				continue;
+			return -1;
+		}
+		file = xasprintf("%s/pkg/%s/%s", st->dir, rec->key, recblobnames[i]);
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+			err("cannot push %s:", file);
+		ok = fd >= 0 && put(r, cas, fd, NULL, rec->blob[i].size) == 0;
+		if (fd >= 0)
+			close(fd);
+		free(file);
+		free(cas);
+		if (!ok)
+			return -1;
+		*bytes += rec->blob[i].size;
+		(*nput)++;
+	}
+	return 0;
+}
+
 int
 remotepush(struct remote *r, const struct store *st, const char *key, const char *name)
 {
@@ -501,34 +543,10 @@ remotepush(struct remote *r, const struct store *st, const char *key, const char
 	default:
 		goto out;
 	}
-	if (recordfromstore(&rec, st->dir, key, name) < 0)
-		goto out;
 	/* files first, the record last: a reader never finds a record whose
 	 * files are not all there yet */
-	for (size_t i = 0; i < RECBLOBS; i++) {
-		char *cas = xasprintf("cas/%s", rec.blob[i].sha256), *file;
-		enum reply x = perform(r, "HEAD", cas, NULL, 0);
-		int fd, ok;
-
-		if (x != HMISS) {
-			free(cas);
-			if (x == HOK)
-				continue;
-			goto out;
-		}
-		file = xasprintf("%s/pkg/%s/%s", st->dir, key, recblobnames[i]);
-		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-			err("cannot push %s:", file);
-		ok = fd >= 0 && put(r, cas, fd, NULL, rec.blob[i].size) == 0;
-		if (fd >= 0)
-			close(fd);
-		free(file);
-		free(cas);
-		if (!ok)
-			goto out;
-		bytes += rec.blob[i].size;
-		nput++;
-	}
+	if (recordfromstore(&rec, st->dir, key, name) < 0 || pushfiles(r, st, &rec, &bytes, &nput) < 0)
+		goto out;
 	text = recordformat(&rec, r->key, &n);
 	if (put(r, path, -1, text, n) < 0)
 		goto out;
