@@ -18,6 +18,7 @@
 #include "fetch.h"
 #include "os.h"
 #include "recipe.h"
+#include "remote.h"
 #include "sha256.h"
 #include "solve.h"
 #include "srcdir.h"
@@ -880,8 +881,43 @@ checktools(const struct plan *pl, const enum pstate *st)
 	return ok ? 0 : -1;
 }
 
+/* Mark what the run needs: what is wanted and, walking back (dependencies
+ * come first in the plan), the run-time dependencies of everything needed
+ * and the sysroots of what must be built. A package in the store, or
+ * substituted from the remote now, is P_DONE and needs no sysroot: only its
+ * build would read one. So a warm remote brings a role's run-time closure
+ * and kernel, not their build tools. 0, or -1 on a system failure. */
+static int
+needed(struct sched *s, const unsigned char *want)
+{
+	const struct buildcfg *cfg = s->cfg;
+	const struct plan *pl = s->pl;
+
+	for (size_t i = pl->n; i-- > 0;) {
+		const struct planpkg *p = &pl->pkgs[i];
+		int have;
+
+		/* P_WAIT before the decision: a dependency of something needed */
+		if (want && !want[i] && s->st[i] != P_WAIT)
+			continue;
+		have = storehas(cfg->store, s->keys[i], p->r->name);
+		if (!have && cfg->remote && (have = remotesubst(cfg->remote, cfg->store, s->keys[i], p->r->name)) < 0)
+			return -1;
+		s->st[i] = have ? P_DONE : P_WAIT;
+		s->tobuild += !have;
+		for (size_t k = 0; !have && k < p->nsysroot; k++)
+			s->st[p->sysroot[k]] = s->st[p->sysroot[k]] == P_SKIP ? P_WAIT : s->st[p->sysroot[k]];
+		for (size_t k = 0; k < p->nrundeps; k++)
+			s->st[p->rundeps[k]] = s->st[p->rundeps[k]] == P_SKIP ? P_WAIT : s->st[p->rundeps[k]];
+	}
+	if (cfg->remote)
+		remotesummary(cfg->remote, 0);
+	return 0;
+}
+
 int
-buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want)
+buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want,
+          unsigned char *have)
 {
 	struct sched s = {cfg, pl, keys, NULL, NULL, 0, 0, 0, isatty(2), 0, 0, NULL};
 	int rc, worklock = -1, loglock = -1;
@@ -891,20 +927,7 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 	s.st = xcalloc(pl->n + 1, sizeof(*s.st));
 	s.secs = xcalloc(pl->n + 1, sizeof(*s.secs));
 	s.jobs = xcalloc((size_t)cfg->jobs + 1, sizeof(*s.jobs));
-	/* dependencies come first in the plan: walk back from what is wanted */
-	for (size_t i = pl->n; i-- > 0;) {
-		const struct planpkg *p = &pl->pkgs[i];
-
-		if (want && !want[i] && s.st[i] != P_WAIT)
-			continue;
-		s.st[i] = storehas(cfg->store, keys[i], p->r->name) ? P_DONE : P_WAIT;
-		s.tobuild += s.st[i] == P_WAIT;
-		for (size_t k = 0; k < p->nsysroot; k++)
-			s.st[p->sysroot[k]] = s.st[p->sysroot[k]] == P_SKIP ? P_WAIT : s.st[p->sysroot[k]];
-		for (size_t k = 0; k < p->nrundeps; k++)
-			s.st[p->rundeps[k]] = s.st[p->rundeps[k]] == P_SKIP ? P_WAIT : s.st[p->rundeps[k]];
-	}
-	if (checktools(pl, s.st) < 0) {
+	if (needed(&s, want) < 0 || checktools(pl, s.st) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -930,6 +953,8 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 	if (rc == 0 && s.failed)
 		rc = s.sysfail ? -1 : 1;
 out:
+	for (size_t i = 0; have && i < pl->n; i++)
+		have[i] = s.st[i] == P_DONE;
 	if (worklock >= 0)
 		close(worklock);
 	if (loglock >= 0)

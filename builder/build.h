@@ -26,6 +26,7 @@
 struct plan;
 struct fetchcfg;
 struct target;
+struct remote;
 
 /* mtime of every store entry, and SOURCE_DATE_EPOCH of builds: 2000-01-01. */
 #define BUILD_EPOCH 946684800LL
@@ -41,13 +42,22 @@ struct buildcfg {
 	int keep;               /* keep work directories of successful builds */
 	int verbose;            /* echo build output, prefixed by package */
 	int notest;             /* skip the recipes' test scripts */
+	struct remote *remote;  /* where to look for what the store lacks
+	                         * (remote.h), or NULL */
 };
 
 /* Compute the store key of every plan package (in plan order) into keys. */
 int buildkeys(const struct buildcfg *, const struct plan *, char (*keys)[65]);
-/* Build every package of the plan whose key is not in the store and that is
- * wanted (want[i] nonzero; want NULL: all), with what they need. Returns 0
- * when all are in the store, 1 when a build failed (reported with the tail
- * of its log), -1 on a system failure. */
-int buildplan(const struct buildcfg *, const struct plan *, char (*keys)[65], const unsigned char *want);
+/* Bring into the store every package of the plan that is wanted (want[i]
+ * nonzero; want NULL: all) and their run-time dependencies: each one the
+ * store lacks is substituted from cfg->remote when it has it, else built,
+ * with its sysroot (its build dependencies and their run-time closures)
+ * brought in the same way first. The sysroot of a package already in the
+ * store is not needed and not brought. have (NULL, or one byte per plan
+ * package) receives which packages the run needed and the store holds when
+ * it returns (what a push uploads). Returns 0 when all are in the store,
+ * 1 when a build failed (reported with the tail of its log), -1 on a system
+ * failure. */
+int buildplan(const struct buildcfg *, const struct plan *, char (*keys)[65], const unsigned char *want,
+              unsigned char *have);
 #endif

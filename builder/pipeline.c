@@ -12,6 +12,7 @@
 #include "image.h"
 #include "outkey.h"
 #include "pipeline.h"
+#include "remote.h"
 #include "rootfs.h"
 #include "sbom.h"
 #include "sha256.h"
@@ -145,10 +146,40 @@ outputs(struct pipeline *p)
 	return rc;
 }
 
+/* Push what the run needed (have) to the remote: failures are warned and do
+ * not change the exit status (the build itself succeeded or failed alone). */
+static void
+push(struct pipeline *p, struct remote *rm, const unsigned char *have)
+{
+	for (size_t i = 0; i < p->plan.n; i++)
+		if (have[i])
+			remotepush(rm, &p->st, p->keys[i], p->plan.pkgs[i].r->name);
+	remotesummary(rm, 1);
+}
+
+/* The build stage: the run-time closure (what the image holds, or the named
+ * packages') into the store, substituted or built, then the push. */
+static int
+packages(struct pipeline *p, struct buildcfg *bc)
+{
+	unsigned char *want = xcalloc(p->plan.n + 1, 1), *have = xcalloc(p->plan.n + 1, 1);
+	int rc;
+
+	for (size_t i = 0; i < p->plan.n; i++)
+		want[i] = (unsigned char)p->plan.pkgs[i].runtime;
+	rc = buildplan(bc, &p->plan, p->keys, want, have);
+	if (p->push && rc >= 0)
+		push(p, bc->remote, have);
+	free(want);
+	free(have);
+	return rc;
+}
+
 int
 pipelinerun(struct pipeline *p, char **names, size_t n)
 {
 	struct buildcfg bc = {0};
+	struct remote *rm = NULL;
 	int rc;
 
 	if (treeload(&p->tree, p->opts->dir) < 0 || resolve(p, names, n) < 0)
@@ -158,8 +189,12 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 	/* before the builds: a bad SOURCE_DATE_EPOCH must not waste them */
 	if (p->role && p->stop != STOP_PACKAGES && (p->epoch = pipelineepoch(p->opts->dir)) < 0)
 		return EXIT_USAGE;
-	if (dirs(p) < 0)
+	if (p->remote && !(rm = remoteopen(p->remote, p->trusted, p->signkey)))
+		return EXIT_INPUT;
+	if (dirs(p) < 0) {
+		remoteclose(rm);
 		return EXIT_SYSTEM;
+	}
 	p->keys = xcalloc(p->plan.n + 1, sizeof(*p->keys));
 	bc = (struct buildcfg){
 		.store = &p->st,
@@ -172,10 +207,10 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		.keep = p->keep,
 		.verbose = p->verbose,
 		.notest = p->notest,
+		.remote = rm,
 	};
-	if (buildkeys(&bc, &p->plan, p->keys) < 0)
-		return EXIT_SYSTEM;
-	rc = buildplan(&bc, &p->plan, p->keys, NULL);
+	rc = buildkeys(&bc, &p->plan, p->keys) < 0 ? -1 : packages(p, &bc);
+	remoteclose(rm);
 	if (rc)
 		return rc > 0 ? EXIT_BUILD : EXIT_SYSTEM;
 	if (!p->role || p->stop == STOP_PACKAGES)

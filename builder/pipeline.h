@@ -25,6 +25,9 @@ struct pipeline {
 	int force;                         /* redo the role's outputs even when
 	                                    * their output key says they are up
 	                                    * to date (outkey.h) */
+	const char *remote;                /* a remote store's URL (remote.h), or NULL */
+	const char *trusted, *signkey;     /* its trusted-keys file; the signing key */
+	int push;                          /* push to it after the build stage */
 	/* filled in by pipelinerun */
 	struct tree tree;
 	struct role flat;

@@ -166,16 +166,17 @@ stamp(const char *dir, struct buf *b, const char **what)
 	return 0;
 }
 
-/* Check the entry pkg/KEY: 1 when complete and intact, 0 when absent, -1
- * when damaged, with the reason in why. The archive and the manifest are
- * hashed only when their stamp (see stampadd) differs from the one the last
- * verification wrote to the entry's "verified" file, so a no-op run costs a
- * few stats and small reads per entry, not a read of every archive. *name
- * receives the package's name from info when there is one (malloc'd). */
+/* Check the entry directory dir of key: 1 when complete and intact, 0 when
+ * absent, -1 when damaged, with the reason in why. The archive and the
+ * manifest are hashed only when their stamp (see stampadd) differs from the
+ * one the last verification wrote to the entry's "verified" file, so a no-op
+ * run costs a few stats and small reads per entry, not a read of every
+ * archive. *name receives the package's name from info when there is one
+ * (malloc'd). */
 static int
-entrycheck(const struct store *s, const char *key, struct buf *why, char **name)
+dircheck(const char *dir, const char *key, struct buf *why, char **name)
 {
-	char *dir = xasprintf("%s/pkg/%s", s->dir, key), *p = NULL, v[80], want[80], hex[65];
+	char *p = NULL, v[80], want[80], hex[65];
 	struct buf info = {0}, cur = {0}, old = {0};
 	const char *what = "";
 	struct stat st;
@@ -232,11 +233,21 @@ entrycheck(const struct store *s, const char *key, struct buf *why, char **name)
 	writeatomic(p, cur.p, cur.n, 0644);
 	r = 1;
 out:
-	free(dir);
 	free(p);
 	buffree(&info);
 	buffree(&cur);
 	buffree(&old);
+	return r;
+}
+
+/* dircheck of the entry pkg/KEY. */
+static int
+entrycheck(const struct store *s, const char *key, struct buf *why, char **name)
+{
+	char *dir = xasprintf("%s/pkg/%s", s->dir, key);
+	int r = dircheck(dir, key, why, name);
+
+	free(dir);
 	return r;
 }
 
@@ -597,20 +608,18 @@ out:
 	return r;
 }
 
-int
-storeadd(const struct store *s, const char *key, const char *destdir, long long epoch, const char *info)
+/* Rename the complete entry directory tmp to pkg/KEY; 0 or -1 (reported). */
+static int
+place(const struct store *s, const char *key, const char *tmp)
 {
-	char *tmp = xasprintf("%s/tmp/%s.XXXXXX", s->dir, key), *final = xasprintf("%s/pkg/%s", s->dir, key);
-	char *old = xasprintf("%s/tmp/%s.old.XXXXXX", s->dir, key);
+	char *final = xasprintf("%s/pkg/%s", s->dir, key), *old = xasprintf("%s/tmp/%s.old.XXXXXX", s->dir, key);
 	int r = -1;
 
-	if (!mkdtemp(tmp) || !mkdtemp(old)) {
+	chmod(tmp, 0755);
+	if (!mkdtemp(old)) {
 		err("cannot create a directory in %s/tmp:", s->dir);
 		goto out;
 	}
-	if (entrywrite(tmp, destdir, epoch, info) < 0)
-		goto out;
-	chmod(tmp, 0755);
 	/* a damaged entry in the way moves aside first (onto the empty old);
 	 * the store's lock keeps other runs out, so between the two renames
 	 * the key is only missing, never partial */
@@ -624,14 +633,57 @@ storeadd(const struct store *s, const char *key, const char *destdir, long long 
 	}
 	r = 0;
 out:
-	if (exists(tmp))
-		rmtree(tmp);
 	if (exists(old))
 		rmtree(old);
-	free(tmp);
 	free(final);
 	free(old);
 	return r;
+}
+
+char *
+storetmp(const struct store *s, const char *key)
+{
+	char *tmp = xasprintf("%s/tmp/%s.XXXXXX", s->dir, key);
+
+	if (!mkdtemp(tmp)) {
+		err("cannot create a directory in %s/tmp:", s->dir);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+int
+storeadd(const struct store *s, const char *key, const char *destdir, long long epoch, const char *info)
+{
+	char *tmp = storetmp(s, key);
+	int r = -1;
+
+	if (tmp && entrywrite(tmp, destdir, epoch, info) == 0)
+		r = place(s, key, tmp);
+	if (tmp && exists(tmp))
+		rmtree(tmp);
+	free(tmp);
+	return r;
+}
+
+int
+storeimport(const struct store *s, const char *key, const char *name, const char *dir, struct buf *why)
+{
+	char *got;
+	int r = dircheck(dir, key, why, &got);
+
+	if (r > 0 && (!got || strcmp(got, name))) {
+		bufprintf(why, "its info names the package '%s'", got ? got : "");
+		r = -1;
+	} else if (r == 0) {
+		bufprintf(why, "%s is missing", dir);
+		r = -1;
+	}
+	free(got);
+	if (r < 0)
+		return 0;
+	return place(s, key, dir) < 0 ? -1 : 1;
 }
 
 /* Our archives hold only relative paths without "..": anything else means

@@ -58,6 +58,18 @@ char *storemanifest(const struct store *, const char *key);
  * allowed: packages may need them), owners become 0:0, mtimes epoch.
  * Returns 0 or -1 (reported; nothing under pkg/<key>). */
 int storeadd(const struct store *, const char *key, const char *destdir, long long epoch, const char *info);
+struct buf;
+/* A new directory STORE/tmp/<key>.XXXXXX (malloc'd) in which to assemble an
+ * entry of key (for storeimport); NULL reported. Whatever a killed run
+ * leaves there is removed by the next storeopen. */
+char *storetmp(const struct store *, const char *key);
+/* Move dir (from storetmp, holding pkg.tar.zst, manifest and info as above)
+ * into the store as key's entry, replacing a damaged one, once it checks as
+ * storehas would (info names key and the package name, the archive and the
+ * manifest have the hashes info records): 1 placed (and verified: storehas
+ * accepts it at once); 0 refused, the reason appended to why, nothing
+ * reported and dir left to the caller; -1 on a system failure (reported). */
+int storeimport(const struct store *, const char *key, const char *name, const char *dir, struct buf *why);
 /* Verify key's entry and unpack its archive into dir (for build sysroots);
  * 0 or -1 (reported; a damaged entry is taken out, see storedamaged). */
 int storeextract(const struct store *, const char *key, const char *dir);

@@ -9,6 +9,12 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 export UNDISTRO="$top/undistro" UNDISTRO_ASAN="$top/undistro-asan" TOP="$top"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# A remote package store of the caller's (docs/remote.md) is read by the
+# tests' build of the real roles only (40-build-base.sh, as E2E_REMOTE and
+# E2E_TRUSTED_KEYS); every other test counts what it builds and sets up its
+# own servers, and no test pushes.
+export E2E_REMOTE="${UNDISTRO_REMOTE:-}" E2E_TRUSTED_KEYS="${UNDISTRO_TRUSTED_KEYS:-}"
+unset UNDISTRO_REMOTE UNDISTRO_PUSH UNDISTRO_SIGNING_KEY UNDISTRO_TRUSTED_KEYS
 fail=0
 pass=0
 for t in "$top"/o/tests/test_* "$top"/o-asan/tests/test_*; do

@@ -6,6 +6,11 @@
 # directory with SHA256SUMS). Later tests use these outputs:
 # $TOP/o/e2e/out/{base,web}, store $TOP/o/e2e/store, source cache
 # $TOP/o/e2e/cache (tests/e2e/lib.sh).
+# With a remote package store (UNDISTRO_REMOTE and UNDISTRO_TRUSTED_KEYS
+# given to tests/run.sh, which passes them as E2E_REMOTE and
+# E2E_TRUSTED_KEYS: CI's check job), what it holds is substituted instead of
+# built; the reproducibility gate (95-repro.sh) then compares that with a
+# build from source.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/lib.sh"
@@ -14,7 +19,8 @@ e2einit
 # sfdisk and mkfs.vfat live), the e2e cache and store
 cib() {
 	as env PATH=/usr/bin:/bin UNDISTRO="$UNDISTRO" UNDISTRO_CACHE="$E2E/cache" UNDISTRO_STORE="$E2E/store" \
-		UNDISTRO_WORK="$E2E/work" HOME="$E2E" sh "$TOP/ci/build-image" --out "$E2E/out" "$@"
+		UNDISTRO_WORK="$E2E/work" HOME="$E2E" UNDISTRO_REMOTE="${E2E_REMOTE:-}" \
+		UNDISTRO_TRUSTED_KEYS="${E2E_TRUSTED_KEYS:-}" sh "$TOP/ci/build-image" --out "$E2E/out" "$@"
 }
 for role in base web; do
 	start=$(date +%s)

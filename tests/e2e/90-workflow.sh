@@ -9,7 +9,12 @@
 #     `run:` step calls a script in ci/ that exists, every `uses:` step is
 #     checkout, cache or upload-artifact, the image matrix covers every role
 #     in recipes/roles and every target undistro knows, and the repro job
-#     runs ci/repro for every target.
+#     runs ci/repro for every target; the remote package store
+#     (docs/remote.md): the check and image jobs run ci/remote after their
+#     last checkout with the repository variable UNDISTRO_REMOTE, the repro
+#     job does not (it builds from source), and the signing key (any
+#     secret) reaches only the image job's ci/remote step, and only on a
+#     push to main.
 # The two linters are installed from the npm registry into o/npm at the
 # pinned versions below (once; later runs reuse them).
 set -eu
@@ -116,6 +121,32 @@ for f in sys.argv[1:]:
                  "sh ci/artifacts ${{ matrix.role }} ${{ matrix.arch }}"):
         if want not in [r for n, r in runs if n == "image"]:
             bad(f, "the image job does not run %r" % want)
+    # the remote package store: read everywhere but repro, written only by
+    # the image jobs of a push to main
+    main = "github.event_name == 'push' && github.ref == 'refs/heads/main' && "
+    for name, job in w["jobs"].items():
+        steps = job.get("steps", [])
+        remote = [i for i, st in enumerate(steps) if st.get("run", "").strip() == "sh ci/remote"]
+        checkouts = [i for i, st in enumerate(steps) if st.get("uses", "").startswith("actions/checkout@")]
+        if name == "repro":
+            if remote:
+                bad(f, "the repro job reads the remote store: it must build from source")
+        elif len(remote) != 1:
+            bad(f, "job %s does not run sh ci/remote once" % name)
+        else:
+            st = steps[remote[0]]
+            if checkouts and remote[0] < checkouts[-1]:
+                bad(f, "job %s runs ci/remote before its last checkout (which cleans o/)" % name)
+            if st.get("env", {}).get("REMOTE") != "${{ vars.UNDISTRO_REMOTE }}":
+                bad(f, "job %s's ci/remote step does not get REMOTE from vars.UNDISTRO_REMOTE" % name)
+        for i, st in enumerate(steps):
+            for k, v in (st.get("env") or {}).items():
+                if "secrets." not in str(v):
+                    continue
+                if name != "image" or i not in remote:
+                    bad(f, "job %s step %d gets a secret (%s): only the image job's ci/remote may" % (name, i + 1, k))
+                elif not str(v).startswith("${{ " + main):
+                    bad(f, "job %s gets %s on more than a push to main" % (name, k))
 print("rules: %s" % ("ok" if ok else "broken"))
 sys.exit(0 if ok else 1)
 EOF

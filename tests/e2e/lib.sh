@@ -65,3 +65,57 @@ bootstop() {
 	for p in $bootpids; do wait "$p" 2>/dev/null || true; done
 	bootpids=
 }
+
+# A remote package store (docs/remote.md) for the tests and benchmarks:
+# `davstart DIR` starts nginx on a free loopback port ($davport) serving
+# DIR/data with WebDAV PUT (create_full_put_path), its access log in
+# DIR/access.log, as the test's user (nobody when root: DIR must be theirs);
+# $davextra, when set, is added to its http block (more server blocks).
+# `davstop` ends every server started so.
+davpids=
+davstart() {
+	davport=$(freeport)
+	mkdir -p "$1/data" "$1/tmp"
+	cat >"$1/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { worker_connections 64; }
+http {
+	client_body_temp_path $1/tmp/body;
+	proxy_temp_path $1/tmp/proxy;
+	fastcgi_temp_path $1/tmp/fastcgi;
+	uwsgi_temp_path $1/tmp/uwsgi;
+	scgi_temp_path $1/tmp/scgi;
+	server {
+		listen 127.0.0.1:$davport;
+		access_log $1/access.log;
+		root $1/data;
+		client_max_body_size 2g;
+		location / {
+			dav_methods PUT;
+			create_full_put_path on;
+			dav_access user:rw group:r all:r;
+		}
+	}
+	${davextra:-}
+}
+CONF
+	[ -z "$asuser" ] || chown -R 65534:65534 "$1"
+	# a simple command, so that $! is nginx's master (exec'ed by setpriv)
+	# shellcheck disable=SC2086 # $asuser is empty or a command with arguments
+	$asuser nginx -p "$1" -c "$1/nginx.conf" -e "$1/error.log" >"$1/out" 2>&1 &
+	davpids="$davpids $!"
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$davport/"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { cat "$1/out" "$1/error.log"; fail "nginx did not start on port $davport"; }
+		sleep 0.1
+	done
+}
+davstop() {
+	for p in $davpids; do kill "$p" 2>/dev/null || true; done
+	for p in $davpids; do wait "$p" 2>/dev/null || true; done
+	davpids=
+}
