@@ -26,6 +26,7 @@
 struct plan;
 struct fetchcfg;
 struct target;
+struct hostid;
 
 /* mtime of every store entry, and SOURCE_DATE_EPOCH of builds: 2000-01-01. */
 #define BUILD_EPOCH 946684800LL
@@ -41,6 +42,9 @@ struct buildcfg {
 	int keep;               /* keep work directories of successful builds */
 	int verbose;            /* echo build output, prefixed by package */
 	int notest;             /* skip the recipes' test scripts */
+	/* the build machine's programs in the keys (hostid.h): filled by
+	 * buildkeys, freed by the caller (hostfree); NULL: not kept */
+	struct hostid *host;
 };
 
 /* Compute the store key of every plan package (in plan order) into keys. */

@@ -8,6 +8,7 @@
 #include "build.h"
 #include "cmd.h"
 #include "diag.h"
+#include "hostid.h"
 #include "os.h"
 #include "image.h"
 #include "outkey.h"
@@ -149,6 +150,7 @@ int
 pipelinerun(struct pipeline *p, char **names, size_t n)
 {
 	struct buildcfg bc = {0};
+	struct hostid host = {0};
 	int rc;
 
 	if (treeload(&p->tree, p->opts->dir) < 0 || resolve(p, names, n) < 0)
@@ -172,10 +174,14 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		.keep = p->keep,
 		.verbose = p->verbose,
 		.notest = p->notest,
+		.host = &host,
 	};
-	if (buildkeys(&bc, &p->plan, p->keys) < 0)
+	if (buildkeys(&bc, &p->plan, p->keys) < 0) {
+		hostfree(&host);
 		return EXIT_SYSTEM;
+	}
 	rc = buildplan(&bc, &p->plan, p->keys, NULL);
+	hostfree(&host);
 	if (rc)
 		return rc > 0 ? EXIT_BUILD : EXIT_SYSTEM;
 	if (!p->role || p->stop == STOP_PACKAGES)
