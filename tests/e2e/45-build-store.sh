@@ -65,7 +65,7 @@ echo "edit rebuilds: $got"
 # the build machine's compiler is part of every key (builder/hostid.h): with
 # a dpkg database (DPKG_ADMINDIR) that gives its package another version,
 # everything is rebuilt once; the identities come from STORE/host-tools then
-cc=$(sed -n 's/^host gcc \([^: ]*\):.*/\1/p' "$(ls -d "$t"/store/pkg/* | head -1)/info")
+cc=$(sed -n 's/^host gcc \([^: ]*\):.*/\1/p' "$t"/store/pkg/*/info | head -1)
 [ -n "$cc" ] || fail "no 'host gcc PACKAGE' line in the info of a store entry"
 fakedpkg "$t/dpkg" "$cc" 99.1-fake
 DPKG_ADMINDIR=$t/dpkg u build --packages r >"$t/out3b" 2>&1 || { cat "$t/out3b"; fail "build with another gcc"; }
