@@ -56,6 +56,15 @@ envor(const char *var, const char *deflt)
 	return xstrdup(v && *v ? v : deflt);
 }
 
+char *
+pipelinestore(const char *store, const char *cache)
+{
+	char *d = xasprintf("%s/store", cache), *r = store ? xstrdup(store) : envor("UNDISTRO_STORE", d);
+
+	free(d);
+	return r;
+}
+
 /* Choose the cache, store, work, log and output directories. */
 static int
 dirs(struct pipeline *p)
@@ -68,9 +77,7 @@ dirs(struct pipeline *p)
 	p->fc.offline = p->offline;
 	if (fetchcfgenv(&p->fc) < 0)
 		return -1;
-	d = xasprintf("%s/store", p->fc.cache);
-	p->st.dir = p->store ? xstrdup(p->store) : envor("UNDISTRO_STORE", d);
-	free(d);
+	p->st.dir = pipelinestore(p->store, p->fc.cache);
 	/* per target: two architectures' builds of one package never share a
 	 * work directory, a log or an output directory (README: layout) */
 	d = xasprintf("%s/work", p->fc.cache);
