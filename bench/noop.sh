@@ -6,7 +6,10 @@
 #     `build --force` (the outputs redone: what every build did before output
 #     keys) and `undistro check` (loading the tree: the floor);
 #  2. stat-family system calls of the no-op per input file (recipes, role,
-#     overlay files), less those before main (`undistro --version`).
+#     overlay files), less those before main (`undistro --version`);
+#  3. the no-op once the build machine changed: STORE/host-tools removed
+#     before each run, so the programs of stage2/host-tools are identified
+#     again (dpkg-query, the compilers asked for their parts).
 # Builds only the synthetic packages; the real recipes are not touched.
 set -eu
 n=${1:-200}
@@ -40,3 +43,6 @@ floor=$(stats "$u" --version)
 inputs=$(find "$t/tree/recipes" "$t/tree/overlays" -type f | wc -l)
 echo "stat-family calls: $all, of which $floor before main (undistro --version);" \
 	"$((all - floor)) for $inputs input files ($(echo "scale=2; ($all - $floor) / $inputs" | bc) per file)"
+hyperfine -N -r 10 --prepare "rm -f $t/store/host-tools" --export-markdown "$t/miss.md" "$u -C $t/tree build r" >/dev/null
+echo "no-op after a change of the build machine (STORE/host-tools removed before each run):"
+tail -1 "$t/miss.md"

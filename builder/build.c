@@ -16,6 +16,7 @@
 #include "build.h"
 #include "diag.h"
 #include "fetch.h"
+#include "hostid.h"
 #include "os.h"
 #include "recipe.h"
 #include "remote.h"
@@ -39,84 +40,50 @@
 #define SB_SCRIPTS "/build/scripts"
 #define SB_HOME "/build/home"
 
-/* The host tools whose identity is part of every store key: the first
- * line of `TOOL --version`. Spawning them costs most of a no-op run, so the
- * line is cached in STORE/toolchain, keyed by where PATH finds the tool and
- * that file's device, inode, size and mtime (an upgrade changes them). */
-static void
-toolline(const struct buildcfg *cfg, const char *tool, struct sha256 *h)
+/* The build machine's programs (hostid.h) for the plan: the list in the
+ * tree's stage2/host-tools for the target, and every recipe's tools. */
+static int
+hostprograms(const struct buildcfg *cfg, const struct plan *pl, struct hostid *h)
 {
-	char *exe = ospathfind(tool), *cache = xasprintf("%s/toolchain", cfg->store->dir), *data = NULL, *stamp;
-	char *argv[] = {(char *)tool, "--version", NULL};
-	struct buf out = {0}, all = {0};
-	struct stat st;
-	size_t n = 0;
+	char *list = xasprintf("%s/stage2/host-tools", cfg->top), *cache = xasprintf("%s/host-tools", cfg->store->dir);
+	const char *admin = getenv("DPKG_ADMINDIR");
+	int rc = hostlist(h, list, targetcross(cfg->target));
 
-	if (!exe || stat(exe, &st) < 0)
-		stamp = xasprintf("%s -\t", tool);
-	else
-		stamp = xasprintf("%s %s %ju %ju %jd %jd.%09ld\t", tool, exe, (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-		                  (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	/* one pass: a hit ends it; otherwise all ends up holding the other
-	 * tools' lines, to which this tool's fresh line is added */
-	if (exists(cache) && readfile(cache, &data, &n) == 0) {
-		for (char *l = data, *nl; l < data + n; l = nl + 1) {
-			if (!(nl = memchr(l, '\n', (size_t)(data + n - l))))
-				break;
-			if (!strncmp(l, stamp, strlen(stamp))) {
-				sha256add(h, l + strlen(stamp), (size_t)(nl - l) - strlen(stamp));
-				goto out;
-			}
-			if (strncmp(l, tool, strlen(tool)) || l[strlen(tool)] != ' ')
-				bufaddn(&all, l, (size_t)(nl - l) + 1);
-		}
-	}
-	osruncapture(argv, NULL, NULL, &out);
-	char *nl = out.p ? strchr(out.p, '\n') : NULL;
-	size_t len = out.p ? (nl ? (size_t)(nl - out.p) : out.n) : 0;
-	sha256add(h, out.p ? out.p : "", len);
-	/* a failed write only costs the next run a spawn */
-	bufprintf(&all, "%s%.*s\n", stamp, (int)len, out.p ? out.p : "");
-	if (exe)
-		writeatomic(cache, all.p, all.n, 0644);
-out:
-	buffree(&out);
-	buffree(&all);
-	free(data);
-	free(stamp);
+	for (size_t i = 0; rc == 0 && i < pl->n; i++)
+		for (size_t k = 0; k < pl->pkgs[i].r->tools.n; k++)
+			hostadd(h, pl->pkgs[i].r->tools.v[k], 0, 0);
+	if (rc == 0)
+		rc = hostidentify(h, SANDBOX_PATH, admin && *admin ? admin : "/var/lib/dpkg", cache);
+	free(list);
 	free(cache);
-	free(exe);
+	return rc;
 }
 
+/* What every key shares: stage2's scripts and the programs of the list. */
 static int
-toolchainid(const struct buildcfg *cfg, char hex[65])
+toolchainid(const struct buildcfg *cfg, const struct hostid *h, char hex[65])
 {
-	static const char *const files[] = {"mkwrapper", "audit"}, *const tools[] = {"gcc", "gcc", "ld"};
-	struct sha256 h;
+	static const char *const files[] = {"mkwrapper", "audit"};
+	struct sha256 sh;
 
-	sha256init(&h);
-	/* the compiler and linker for the target, and the build machine's own
-	 * gcc (HOSTCC: the kernel's and busybox's build-time helpers) */
-	for (size_t i = targetnative(cfg->target) ? 1 : 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
-		char *t = xasprintf("%s%s", i > 0 ? targetcross(cfg->target) : "", tools[i]);
-
-		toolline(cfg, t, &h);
-		free(t);
-	}
+	sha256init(&sh);
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].common)
+			sha256add(&sh, h->v[i].id.p, h->v[i].id.n);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/stage2/%s", cfg->top, files[i]), *data;
 		size_t n;
 
 		if (readfile(p, &data, &n) < 0) {
 			free(p);
-			sha256final(&h, (unsigned char[32]){0});
+			sha256final(&sh, (unsigned char[32]){0});
 			return -1;
 		}
-		sha256add(&h, data, n);
+		sha256add(&sh, data, n);
 		free(data);
 		free(p);
 	}
-	sha256finalhex(&h, hex);
+	sha256finalhex(&sh, hex);
 	return 0;
 }
 
@@ -133,22 +100,27 @@ int
 buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 {
 	char tc[65], rh[65];
+	struct hostid own = {0}, *h = cfg->host ? cfg->host : &own;
+	int rc = -1;
 
-	if (toolchainid(cfg, tc) < 0)
-		return -1;
+	if (hostprograms(cfg, pl, h) < 0 || toolchainid(cfg, h, tc) < 0)
+		goto out;
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct planpkg *p = &pl->pkgs[i];
-		struct sha256 h;
+		struct sha256 sh;
 
 		if (recipehash((struct recipe *)p->r) < 0)
-			return -1;
-		sha256init(&h);
+			goto out;
+		sha256init(&sh);
 		/* 2: info records the recipe path relative to the tree; 3: the
 		 * target's build environment (CROSS_COMPILE, TARGET_EXEC...);
-		 * archives carry zstd checksums, info their sha256 (store.h) */
-		addkey(&h, "undistro-key", "3");
+		 * archives carry zstd checksums, info their sha256 (store.h); 4:
+		 * the build machine's programs by package and version or sha256
+		 * (hostid.h), not the --version lines of gcc and ld: a key names
+		 * everything of the host a build runs, so stores can be shared */
+		addkey(&sh, "undistro-key", "4");
 		sha256hex(p->r->hash, rh);
-		addkey(&h, "recipe", rh);
+		addkey(&sh, "recipe", rh);
 		/* an archive's sha256 is in the recipe's bytes; an in-tree
 		 * directory's contents are not (tree.c hashed them) */
 		for (size_t k = 0; k < p->r->nsources; k++) {
@@ -156,24 +128,31 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 
 			if (s->dir && !s->dirhash) {
 				errat(&s->dirloc, "in-tree source %s was not hashed", s->dir);
-				return -1;
+				sha256final(&sh, (unsigned char[32]){0});
+				goto out;
 			}
 			if (s->dir)
-				addkey(&h, "source-dir", s->dirhash);
+				addkey(&sh, "source-dir", s->dirhash);
 		}
 		for (size_t f = 0; f < p->r->nflags; f++)
-			addkey(&h, p->r->flags[f].name, p->flags[f]);
-		addkey(&h, "target", cfg->target->triple);
-		addkey(&h, "toolchain", p->r->toolchain == TOOLCHAIN_HOST ? "host" : "stage2");
-		addkey(&h, "toolchain-id", tc);
+			addkey(&sh, p->r->flags[f].name, p->flags[f]);
+		addkey(&sh, "target", cfg->target->triple);
+		addkey(&sh, "toolchain", p->r->toolchain == TOOLCHAIN_HOST ? "host" : "stage2");
+		addkey(&sh, "toolchain-id", tc);
+		/* the recipe's own programs: in its key only */
+		for (size_t k = 0; k < p->r->tools.n; k++)
+			addkey(&sh, "tool", hostfind(h, p->r->tools.v[k])->id.p);
 		/* dependencies come earlier in the plan, so their keys are ready */
 		for (size_t k = 0; k < p->nsysroot; k++)
-			addkey(&h, "sysroot", keys[p->sysroot[k]]);
+			addkey(&sh, "sysroot", keys[p->sysroot[k]]);
 		for (size_t k = 0; k < p->nrundeps; k++)
-			addkey(&h, "run", keys[p->rundeps[k]]);
-		sha256finalhex(&h, keys[i]);
+			addkey(&sh, "run", keys[p->rundeps[k]]);
+		sha256finalhex(&sh, keys[i]);
 	}
-	return 0;
+	rc = 0;
+out:
+	hostfree(&own);
+	return rc;
 }
 
 struct pkgdirs {
@@ -464,14 +443,30 @@ relpath(const char *top, const char *path)
 	return path + n;
 }
 
+/* Each identity line of a program (hostid.h), after tag. */
+static void
+infohost(struct buf *b, const char *tag, const struct hosttool *t)
+{
+	for (const char *l = t->id.p; l && *l; l = strchr(l, '\n') + 1)
+		bufprintf(b, "%s %.*s\n", tag, (int)strcspn(l, "\n"), l);
+}
+
 static char *
-infotext(const char *top, const struct planpkg *p, const char *key, const struct plan *pl, char (*keys)[65])
+infotext(const struct buildcfg *cfg, const struct planpkg *p, const char *key, const struct plan *pl,
+         char (*keys)[65])
 {
 	struct buf b = {0};
 
-	bufprintf(&b, "name %s\nversion %s\nkey %s\nrecipe %s\n", p->r->name, p->r->evr, key, relpath(top, p->r->path));
+	bufprintf(&b, "name %s\nversion %s\nkey %s\nrecipe %s\n", p->r->name, p->r->evr, key,
+	          relpath(cfg->top, p->r->path));
 	for (size_t i = 0; i < p->r->nflags; i++)
 		bufprintf(&b, "flag %s=%s\n", p->r->flags[i].name, p->flags[i]);
+	/* for people: what of the build machine went into the key */
+	for (size_t i = 0; cfg->host && i < cfg->host->n; i++)
+		if (cfg->host->v[i].common)
+			infohost(&b, "host", &cfg->host->v[i]);
+	for (size_t i = 0; cfg->host && i < p->r->tools.n; i++)
+		infohost(&b, "tool", hostfind(cfg->host, p->r->tools.v[i]));
 	for (size_t i = 0; i < p->nsysroot; i++)
 		bufprintf(&b, "sysroot %s %s\n", pl->pkgs[p->sysroot[i]].r->name, keys[p->sysroot[i]]);
 	for (size_t i = 0; i < p->nrundeps; i++)
@@ -537,7 +532,7 @@ buildone(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], si
 			errat(&p->r->loc, "%s: the recipe's scripts failed (exit status %d)", p->r->name, rc);
 		return rc < 0 ? EXIT_SYSTEM : EXIT_BUILD;
 	}
-	info = infotext(cfg->top, p, keys[i], pl, keys);
+	info = infotext(cfg, p, keys[i], pl, keys);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = storeadd(cfg->store, keys[i], d.dest, BUILD_EPOCH, info);
 	free(info);

@@ -6,9 +6,11 @@
  * output: the recipe's bytes and the other files of its directory (patches,
  * fragments; tree.c's recipe hash), its sources' and patches' hashes (inside
  * the recipe), the content hash of each in-tree source (srcdir.h), its flag values, the target, the toolchain (stage2/mkwrapper's
- * bytes, the version lines of the compiler and binutils for the target and,
- * when cross-building, of the build machine's own compiler) and the keys of
- * its build and run-time dependencies. A key found in the store is not
+ * and stage2/audit's bytes, and the build machine's programs of
+ * stage2/host-tools: compilers with their parts, binutils, make, the shell...
+ * by Debian package and version or sha256, hostid.h), the identities of
+ * the recipe's own `tools`, and the keys of its build and run-time
+ * dependencies. A key found in the store is not
  * rebuilt; changing a recipe changes its key and so every dependent's.
  *
  * Store archives use a fixed epoch (BUILD_EPOCH), not the tree's commit time,
@@ -27,6 +29,7 @@ struct plan;
 struct fetchcfg;
 struct target;
 struct remote;
+struct hostid;
 
 /* mtime of every store entry, and SOURCE_DATE_EPOCH of builds: 2000-01-01. */
 #define BUILD_EPOCH 946684800LL
@@ -44,6 +47,9 @@ struct buildcfg {
 	int notest;             /* skip the recipes' test scripts */
 	struct remote *remote;  /* where to look for what the store lacks
 	                         * (remote.h), or NULL */
+	/* the build machine's programs in the keys (hostid.h): filled by
+	 * buildkeys, freed by the caller (hostfree); NULL: not kept */
+	struct hostid *host;
 };
 
 /* Compute the store key of every plan package (in plan order) into keys. */

@@ -89,8 +89,9 @@ osrun(char *const argv[], char *const env[], const char *cwd, int outfd)
 	return pid < 0 ? -1 : waitstatus(pid, argv[0]);
 }
 
-int
-osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf *out)
+/* osruncapture with the child's stderr on errfd (-1: inherited). */
+static int
+capture(char *const argv[], char *const env[], const char *cwd, struct buf *out, int errfd)
 {
 	int fd[2], st;
 	pid_t pid;
@@ -101,7 +102,7 @@ osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf 
 		err("pipe:");
 		return -1;
 	}
-	pid = spawn(argv, env, cwd, fd[1], -1);
+	pid = spawn(argv, env, cwd, fd[1], errfd);
 	close(fd[1]);
 	if (pid < 0) {
 		close(fd[0]);
@@ -119,6 +120,26 @@ osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf 
 	close(fd[0]);
 	st = waitstatus(pid, argv[0]);
 	return r < 0 ? -1 : st;
+}
+
+int
+osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf *out)
+{
+	return capture(argv, env, cwd, out, -1);
+}
+
+int
+osruncapturequiet(char *const argv[], char *const env[], struct buf *out)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), r;
+
+	if (null < 0) {
+		err("cannot open /dev/null:");
+		return -1;
+	}
+	r = capture(argv, env, NULL, out, null);
+	close(null);
+	return r;
 }
 
 static int

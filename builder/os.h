@@ -17,6 +17,9 @@ struct buf;
 int osrun(char *const argv[], char *const env[], const char *cwd, int outfd);
 /* Like osrun with outfd -1 for stderr, but collects stdout into out. */
 int osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf *out);
+/* The same with the child's stderr thrown away, for programs that report
+ * an expected failure there (dpkg-query -S of a file no package owns). */
+int osruncapturequiet(char *const argv[], char *const env[], struct buf *out);
 /* Write n bytes to path atomically: a temporary name beside it, fsync,
  * rename, fsync of the directory. Nothing is left under path on failure. */
 int writeatomic(const char *path, const void *data, size_t n, mode_t mode);

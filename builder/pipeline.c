@@ -8,6 +8,7 @@
 #include "build.h"
 #include "cmd.h"
 #include "diag.h"
+#include "hostid.h"
 #include "os.h"
 #include "image.h"
 #include "outkey.h"
@@ -56,6 +57,15 @@ envor(const char *var, const char *deflt)
 	return xstrdup(v && *v ? v : deflt);
 }
 
+char *
+pipelinestore(const char *store, const char *cache)
+{
+	char *d = xasprintf("%s/store", cache), *r = store ? xstrdup(store) : envor("UNDISTRO_STORE", d);
+
+	free(d);
+	return r;
+}
+
 /* Choose the cache, store, work, log and output directories. */
 static int
 dirs(struct pipeline *p)
@@ -68,9 +78,7 @@ dirs(struct pipeline *p)
 	p->fc.offline = p->offline;
 	if (fetchcfgenv(&p->fc) < 0)
 		return -1;
-	d = xasprintf("%s/store", p->fc.cache);
-	p->st.dir = p->store ? xstrdup(p->store) : envor("UNDISTRO_STORE", d);
-	free(d);
+	p->st.dir = pipelinestore(p->store, p->fc.cache);
 	/* per target: two architectures' builds of one package never share a
 	 * work directory, a log or an output directory (README: layout) */
 	d = xasprintf("%s/work", p->fc.cache);
@@ -180,6 +188,7 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 {
 	struct buildcfg bc = {0};
 	struct remote *rm = NULL;
+	struct hostid host = {0};
 	int rc;
 
 	if (treeload(&p->tree, p->opts->dir) < 0 || resolve(p, names, n) < 0)
@@ -208,8 +217,10 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		.verbose = p->verbose,
 		.notest = p->notest,
 		.remote = rm,
+		.host = &host,
 	};
 	rc = buildkeys(&bc, &p->plan, p->keys) < 0 ? -1 : packages(p, &bc);
+	hostfree(&host);
 	remoteclose(rm);
 	if (rc)
 		return rc > 0 ? EXIT_BUILD : EXIT_SYSTEM;

@@ -54,6 +54,9 @@ int pipelinerun(struct pipeline *p, char **names, size_t n);
  * else BUILD_EPOCH. A SOURCE_DATE_EPOCH that is not a decimal number from 0
  * to EPOCHMAX is reported and gives -1 (a usage error). */
 long long pipelineepoch(const char *top);
+/* The store directory (malloc'd): store (--store) when not NULL, else
+ * $UNDISTRO_STORE, else CACHE/store. */
+char *pipelinestore(const char *store, const char *cache);
 /* The rootfs and image stages for a built role. Returns an exit code. */
 int pipelinerootfs(struct pipeline *p);
 #endif

@@ -764,3 +764,147 @@ out:
 	free(path);
 	return r;
 }
+
+int
+storeattach(struct store *s, const char *dir)
+{
+	char *pkg = xasprintf("%s/pkg", dir);
+	struct stat st;
+	int r = stat(pkg, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : 1;
+
+	free(pkg);
+	s->dir = xstrdup(dir);
+	s->lock = -1;
+	return r == 0 && storelock(s) < 0 ? -1 : r;
+}
+
+static int
+cmpentry(const void *a, const void *b)
+{
+	return strcmp(((const struct storeentry *)a)->key, ((const struct storeentry *)b)->key);
+}
+
+static int
+addusage(void *ctx, const struct walkent *e)
+{
+	*(unsigned long long *)ctx += (unsigned long long)e->st->st_blocks * 512;
+	return 0;
+}
+
+/* The disk space under the directory path (du), 0 when it cannot be read. */
+static unsigned long long
+usage(const char *path)
+{
+	unsigned long long n = 0;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	n = (unsigned long long)st.st_blocks * 512;
+	if (S_ISDIR(st.st_mode))
+		oswalk(path, addusage, &n);
+	return n;
+}
+
+/* The entries of the directory dir/sub, sorted, into *v (appended). */
+static int
+listdir(const char *dir, const char *sub, int tmp, struct storeentry **v, size_t *n)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t first = *n, cap = *n;
+
+	if (!d) {
+		err("cannot read %s:", path);
+		free(path);
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*v = xreallocarray(*v, cap, sizeof(**v));
+		}
+		char *full = xasprintf("%s/%s", path, e->d_name), *info = xasprintf("%s/info", full), *text;
+		size_t len;
+		char name[80] = "";
+
+		if (!tmp && readquiet(info, &text, &len) == 0) {
+			infoget(text, "name", name, sizeof(name));
+			free(text);
+		}
+		(*v)[(*n)++] = (struct storeentry){
+			.key = tmp ? xasprintf("tmp/%s", e->d_name) : xstrdup(e->d_name),
+			.name = xstrdup(tmp ? "-" : name[0] ? name : "?"),
+			.bytes = usage(full),
+		};
+		free(info);
+		free(full);
+	}
+	closedir(d);
+	free(path);
+	qsort(*v + first, *n - first, sizeof(**v), cmpentry);
+	return 0;
+}
+
+int
+storelist(const struct store *s, struct storeentry **v, size_t *n)
+{
+	char *tmp = xasprintf("%s/tmp", s->dir);
+	int r;
+
+	*v = NULL;
+	*n = 0;
+	r = listdir(s->dir, "pkg", 0, v, n);
+	if (r == 0 && exists(tmp))
+		r = listdir(s->dir, "tmp", 1, v, n);
+	free(tmp);
+	return r;
+}
+
+void
+storelistfree(struct storeentry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+int
+storeremove(const struct store *s, const char *key)
+{
+	char *final, *old = NULL;
+	int r = -1;
+
+	if (!strncmp(key, "tmp/", 4)) {
+		final = xasprintf("%s/%s", s->dir, key);
+		r = rmtree(final);
+		free(final);
+		return r;
+	}
+	final = xasprintf("%s/tmp", s->dir);
+	r = mkdirp(final, 0755);
+	free(final);
+	if (r < 0)
+		return -1;
+	r = -1;
+	final = xasprintf("%s/pkg/%s", s->dir, key);
+	old = xasprintf("%s/tmp/%s.gc.XXXXXX", s->dir, key);
+	/* out of pkg/ at once: no run ever sees part of an entry; what the
+	 * removal leaves (killed half way) is in tmp/, emptied by storeopen */
+	if (!mkdtemp(old)) {
+		err("cannot create a directory in %s/tmp:", s->dir);
+	} else if (rename(final, old) < 0) {
+		err("cannot move %s to %s:", final, old);
+		rmdir(old);
+	} else {
+		r = rmtree(old);
+	}
+	free(final);
+	free(old);
+	return r;
+}

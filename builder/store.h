@@ -31,6 +31,7 @@
  * alone) is caught by the zstd frames' content checksums when the archive is
  * read; whoever reads an archive reports a read error through storedamaged,
  * which takes the entry out so that the next run rebuilds it. */
+#include <stddef.h>
 
 struct store {
 	char *dir;
@@ -75,6 +76,25 @@ int storeimport(const struct store *, const char *key, const char *name, const c
 int storeextract(const struct store *, const char *key, const char *dir);
 /* Free. */
 void storeclose(struct store *);
+/* Open the store at dir as it is, for undistro gc: nothing created, tmp/
+ * left alone; waits for its lock. Returns 0, 1 when dir holds no store
+ * (nothing locked), or -1 (reported). */
+int storeattach(struct store *, const char *dir);
+/* An entry as undistro gc lists it. */
+struct storeentry {
+	char *key;     /* the store key, or "tmp/NAME" for what tmp/ holds */
+	char *name;    /* the package's name from info; "?" when it has none, "-" in tmp/ */
+	unsigned long long bytes;   /* disk space it uses (du) */
+};
+/* Every entry under pkg/ (by key), then what tmp/ holds, into *v and *n
+ * (malloc'd; storelistfree). Returns 0 or -1 (reported). */
+int storelist(const struct store *, struct storeentry **v, size_t *n);
+/* Free what storelist returned. */
+void storelistfree(struct storeentry *v, size_t n);
+/* Remove an entry of storelist: pkg/KEY is renamed into tmp/ first, so no
+ * run ever sees part of it, then removed (what a killed removal leaves in
+ * tmp/ goes when the store is next opened). Returns 0 or -1 (reported). */
+int storeremove(const struct store *, const char *key);
 struct archive;
 /* libarchive's message for a, with the system's reason when it has one (its
  * "Write error" says neither). Thread-local buffer: rootfs compresses in

@@ -97,6 +97,12 @@ targetfind(const char *name)
 }
 
 const struct target *
+targetget(size_t i)
+{
+	return i < NTARGETS ? &targets[i] : NULL;
+}
+
+const struct target *
 targethost(void)
 {
 	static const struct target *host;

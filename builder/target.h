@@ -10,6 +10,7 @@
  * names an architecture: it asks its target.
  *
  * The table lives in target.c; a target's fields are constants. */
+#include <stddef.h>
 
 struct target {
 	const char *name;        /* uname -m spelling; --arch, out/ARCH/, role `arch` */
@@ -45,6 +46,8 @@ struct target {
 
 /* The target called name (see targetnames), or NULL. */
 const struct target *targetfind(const char *name);
+/* The i-th known target (0, 1, ...), NULL past the last. */
+const struct target *targetget(size_t i);
 /* The build machine's own target; NULL when undistro has none for it. */
 const struct target *targethost(void);
 /* The known targets' names, comma-separated, for messages. */

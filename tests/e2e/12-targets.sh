@@ -34,7 +34,7 @@ host=$(uname -m)
 case $host in x86_64) other=aarch64 ;; *) other=x86_64 ;; esac
 
 mkdir -p "$t/tree/recipes/roles" "$t/tree/stage2"
-cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$TOP/stage2/host-tools" "$t/tree/stage2/"
 printf 'name = p\nversion = 1\nrelease = 1\ndesc = p\nlicense = MIT\ninstall <<END\ntrue\nEND\n' >"$t/tree/recipes/p.recipe"
 printf 'name = any\npackages = p\n' >"$t/tree/recipes/roles/any.role"
 printf 'name = only\npackages = p\narch = %s\n' "$host" >"$t/tree/recipes/roles/only.role"

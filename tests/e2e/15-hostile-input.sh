@@ -35,7 +35,7 @@ expect() {
 }
 
 mkdir -p "$t/tree/recipes/roles" "$t/tree/overlays" "$t/tree/keys" "$t/tree/stage2" "$t/mirror"
-cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$TOP/stage2/host-tools" "$t/tree/stage2/"
 # shellcheck disable=SC2016 # $DESTDIR is for the recipe
 {
 	printf 'name = app\nversion = 1.0\nrelease = 1\ndesc = a package with odd file names\n'

@@ -30,7 +30,7 @@ else
 fi
 
 mkdir -p "$t/tree/recipes/roles" "$t/tree/recipes/probe" "$t/tree/stage2"
-cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$TOP/stage2/host-tools" "$t/tree/stage2/"
 cp "$TOP/tests/e2e/sandbox-probe" "$t/tree/recipes/probe/probe.sh"
 # shellcheck disable=SC2016 # $RECIPE_DIR is for the recipe
 printf '%s\n' 'name = probe' 'version = 1.0' 'release = 1' 'desc = sandbox probe' 'license = MIT' \

@@ -33,7 +33,7 @@ ustore() {
 }
 
 mkdir -p "$t/tree/recipes/roles" "$t/tree/stage2" "$t/cache/sha256"
-cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$TOP/stage2/host-tools" "$t/tree/stage2/"
 # recipe NAME INSTALL-LINE [SOURCE-BLOCK]
 recipe() {
 	{

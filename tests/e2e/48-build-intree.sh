@@ -106,13 +106,24 @@ grep -q "recipes/app.recipe:13:2: in-tree source directory $t/tree/src/out leads
 sed -i 's|dir  = src/out|dir  = src/lib|' "$t/tree/recipes/app.recipe"
 echo "dir out of the tree: refused"
 
-# a file edited after the key was computed (by the gcc --version that goes
-# into every key) and before the copy: the build fails, saying so
-mkdir -p "$t/fakebin"
-printf '#!/bin/sh\necho edited >>%s/tree/src/app/data.txt\necho "gcc (fake) 99.2"\n' "$t" >"$t/fakebin/gcc"
-chmod 755 "$t/fakebin/gcc"
+# a file edited after the key was computed (while a build dependency
+# builds) and before the copy: the build fails, saying so
+# shellcheck disable=SC2016 # $DESTDIR is the recipe's
+printf 'name = slow\nversion = 1\nrelease = 1\ndesc = slow\nlicense = MIT\ntoolchain = host\ninstall <<END\nsleep 3\nmkdir -p "$DESTDIR/usr/share/slow"\nEND\n' \
+	>"$t/tree/recipes/slow.recipe"
+echo 'build-depends = slow' >>"$t/tree/recipes/app.recipe"
 own
-st=0; PATH="$t/fakebin:$PATH" u build --packages r >"$t/out6" 2>&1 || st=$?
+st=0
+u build --packages r >"$t/out6" 2>&1 &
+pid=$!
+i=0
+until grep -q '^undistro: building slow' "$t/out6"; do
+	i=$((i + 1))
+	[ "$i" -lt 300 ] || { cat "$t/out6"; fail "slow did not start"; }
+	sleep 0.1
+done
+echo edited >>"$t/tree/src/app/data.txt"
+wait "$pid" || st=$?
 [ "$st" = 3 ] || { cat "$t/out6"; fail "changed while building: exit $st, want 3"; }
 grep -q "recipes/app.recipe:9:2: in-tree source src/app changed while the package was being built" "$t/out6" ||
 	{ cat "$t/out6"; fail "no message about the change"; }

@@ -6,6 +6,8 @@
 # are root; own hands $t to nobody then; fail reports and exits. synthrole
 # adds the recipes a role needs for a rootfs and images: init (the boot
 # files and the commands they run) and kern (a placeholder kernel).
+# fakedpkg DIR PACKAGE VERSION makes DIR a copy of dpkg's database (for
+# DPKG_ADMINDIR) in which PACKAGE has another VERSION.
 as=
 if [ "$(id -u)" = 0 ]; then
 	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -20,7 +22,7 @@ synthinit() {
 	chmod 755 "$t"
 	cd "$t" || exit 1
 	mkdir -p "$t/tree/recipes/roles" "$t/tree/stage2"
-	cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$t/tree/stage2/"
+	cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$TOP/stage2/host-tools" "$t/tree/stage2/"
 }
 synthrole() {
 	r=$t/tree/recipes
@@ -67,4 +69,13 @@ d[0x202:0x206] = b"HdrS"
 sys.stdout.buffer.write(d)' >"$DESTDIR/boot/vmlinuz"
 END
 EOF
+}
+fakedpkg() {
+	mkdir -p "$1"
+	awk -v p="$2" -v v="$3" '/^Package: / { cur = $2 } /^Version: / && cur == p { $0 = "Version: " v } { print }' \
+		/var/lib/dpkg/status >"$1/status"
+	grep -q "^Version: $3\$" "$1/status" || fail "fakedpkg: no package $2 in /var/lib/dpkg/status"
+	ln -sfn /var/lib/dpkg/info "$1/info"
+	[ ! -e /var/lib/dpkg/diversions ] || cp /var/lib/dpkg/diversions "$1/"
+	own
 }
