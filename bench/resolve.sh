@@ -4,7 +4,9 @@
 # libraries, build tools, flags, virtual names; a role installing 20%).
 # The baseline is `undistro check` on the same tree (parsing and checking
 # only), so resolve minus check is what libsolv, the build closure, the
-# cycle check and the ordering cost. Prints a markdown block for
+# cycle check and the ordering cost; `cat` of the same files shows what
+# merely reading them costs on this machine (the floor for any run that
+# parses every recipe). Prints a markdown block for
 # BENCHMARKS.md. Needs python3 and hyperfine. With INSTR=1 it also counts
 # instructions under valgrind (slow, but independent of the machine's load).
 # usage: sh bench/resolve.sh [N]      (UNDISTRO=binary, BENCHDIR=tree dir)
@@ -24,7 +26,8 @@ summary=$("$bin" -C "$dir" resolve bench | tail -1)
 hyperfine -N --warmup 3 --runs 20 --export-json "$dir/result.json" \
 	-n check "$bin -C $dir check" \
 	-n resolve "$bin -C $dir resolve bench" \
-	-n "resolve --json" "$bin -C $dir resolve --json bench" >&2
+	-n "resolve --json" "$bin -C $dir resolve --json bench" \
+	-n "cat (read only)" "find $dir/recipes -name *.recipe -exec cat {} +" >&2
 instr=
 if [ "${INSTR:-}" = 1 ] && command -v valgrind >/dev/null; then
 	for c in check "resolve bench"; do

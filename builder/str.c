@@ -6,7 +6,7 @@
 #include "diag.h"
 #include "str.h"
 
-static void
+void
 bufreserve(struct buf *b, size_t n)
 {
 	size_t cap;

@@ -14,6 +14,8 @@ struct buf {
 };
 
 /* Append n bytes, a string, a character, or printf output to a buffer. */
+/* Make room for n more bytes and the NUL after them (b->cap - b->n - 1 >= n). */
+void bufreserve(struct buf *, size_t n);
 void bufaddn(struct buf *, const char *, size_t);
 void bufadds(struct buf *, const char *);
 void bufaddc(struct buf *, char);
