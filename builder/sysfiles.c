@@ -38,8 +38,13 @@ static const char *const sysfilescommands[] = {
  * a role without them would not boot. */
 #define LIBDIR "usr/lib/undistro/"
 static const char *const sysfilesboot[] = {
-	LIBDIR "rc", LIBDIR "wait", LIBDIR "network", LIBDIR "dhcp", LIBDIR "shutdown", LIBDIR "firstboot", NULL,
+	LIBDIR "rc", LIBDIR "wait", LIBDIR "network", LIBDIR "dhcp", LIBDIR "shutdown", LIBDIR "firstboot",
+	LIBDIR "cost", NULL,
 };
+
+/* The fw_cfg entry of `undistro cost` (cost.h): when qemu offers it, the ready
+ * script execs the init package's measurer after the ready line. */
+#define COSTFWCFG "/sys/firmware/qemu_fw_cfg/by_name/opt/undistro/cost"
 
 /* Seconds the ready line waits for the first-boot agent after the network
  * is up: its metadata deadline (10 s on EC2) plus the 30 s it gives a
@@ -429,7 +434,10 @@ services(struct gen *g)
 		if (g->ro->services[i].ready)
 			bufprintf(&b, " %s", g->ro->services[i].name);
 	bufprintf(&b, " || exit\n/" LIBDIR "wait %d firstboot >/dev/console\n"
-	          "echo \"undistro: role %s ready\" >/dev/console\n", FIRSTBOOTWAIT, g->ro->name);
+	          "echo \"undistro: role %s ready\" >/dev/console\n"
+	          "# undistro cost: the idle measurement, when qemu asks for it\n"
+	          "[ ! -e " COSTFWCFG " ] || exec /" LIBDIR "cost >/dev/console 2>&1\n",
+	          FIRSTBOOTWAIT, g->ro->name);
 	addbuf(g, "etc/undistro/ready", 0755, &b);
 }
 
