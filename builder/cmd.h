@@ -70,5 +70,6 @@ int cmdtarget(const struct cmd *, const char *name, const struct target **t);
 int cmdplan(const struct opts *, const char *role, const struct target *, struct tree *, struct role *flat,
             struct plan *pl);
 
-extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build, cmd_fetch, cmd_run;
+extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build, cmd_fetch, cmd_run, cmd_cost,
+	cmd_diff;
 #endif

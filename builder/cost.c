@@ -72,8 +72,8 @@ int
 costlimit(int fig, const char *s, double *limit, const char **msg)
 {
 	static const char *const msgs[] = {
-		[COST_BYTES] = "bytes: a whole number, optionally followed by KiB, MiB or GiB (powers of 1024), "
-		               "such as 4194304 or 64MiB",
+		[COST_BYTES] = ("bytes: a whole number, optionally followed by KiB, MiB or GiB (powers of 1024), "
+		                "such as 4194304 or 64MiB"),
 		[COST_KIB] = "KiB: a whole number, or one followed by MiB or GiB (powers of 1024), such as 12288 or 12MiB",
 		[COST_COUNT] = "a whole number",
 		[COST_SECONDS] = "seconds: a number, optionally followed by s, such as 15 or 12.5s",
