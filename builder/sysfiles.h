@@ -26,7 +26,10 @@
  *   ::once:/etc/undistro/ready    waits until `network` and every service
  *                                 with ready = yes are up, then for the
  *                                 agent (at most FIRSTBOOTWAIT s), then prints
- *                                 "undistro: role ROLE ready" on /dev/console
+ *                                 "undistro: role ROLE ready" on /dev/console;
+ *                                 when qemu offers fw_cfg opt/undistro/cost
+ *                                 (`undistro cost`), it then execs the init
+ *                                 package's measurer /usr/lib/undistro/cost
  * "Up" is decided by /usr/lib/undistro/wait: network once udhcpc has a lease
  * (/run/undistro/lease), the agent once /run/undistro/firstboot exists, any
  * other service once its command has run for at least 1 s: the run script
