@@ -347,9 +347,15 @@ textfiles(struct buf *o, struct rows r[NSECTIONS])
 			bufprintf(o, "  %c ", mark[k]);
 			if (k == GROWN || k == SHRUNK)
 				bufprintf(o, "%c%lld  ", k == GROWN ? '+' : '-', w->key);
-			else if (f->size >= 0)
+			else if (f->type == 'f')
 				bufprintf(o, "%lld  ", f->size);
+			else
+				bufprintf(o, "(%s)  ", f->type == 'd' ? "dir" : f->type == 'l' ? "link" : "device");
 			bufaddesc(o, f->path);
+			if (f->type == 'l' && f->target) {
+				bufadds(o, " -> ");
+				bufaddesc(o, f->target);
+			}
 			if (k == GROWN || k == SHRUNK)
 				bufprintf(o, "  (%lld -> %lld)", w->a->size, w->b->size);
 			bufprintf(o, "  %s\n", f->owner);
