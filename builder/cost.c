@@ -423,8 +423,8 @@ consoleloop(struct boot *b, int fd, int timeout, int idle, struct buf *con)
 
 		if (now >= deadline) {
 			if (b->state == 0)
-				err("cost: no line 'undistro: role ... ready' on the console within %d s of starting qemu "
-				    "(--timeout): the guest did not become ready", timeout);
+				err("cost: no line '%s' on the console within %d s of starting qemu (--timeout): the guest "
+				    "did not become ready", b->ready, timeout);
 			else
 				err("cost: no cost line within %d s of the ready line: the image's init package has no "
 				    "measurer, or it failed (rebuild the image with this undistro)", idle + COSTSLACK);
