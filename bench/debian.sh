@@ -105,7 +105,8 @@ while [ "$i" -lt "$runs" ]; do
 	q=$!
 	r=
 	n=0
-	until grep -q '^undistro: cost ' "$t/serial" 2>/dev/null; do
+	# (the serial getty's prompt may come first on the line)
+	until grep -q 'undistro: cost 1 ' "$t/serial" 2>/dev/null; do
 		if [ -z "$r" ] && grep -q 'undistro: role debian ready' "$t/serial"; then
 			r=$(echo "$(date +%s.%N) - $s" | bc)
 		fi
@@ -121,7 +122,7 @@ while [ "$i" -lt "$runs" ]; do
 	kill "$q" 2>/dev/null || true
 	wait "$q" 2>/dev/null || true
 	# the line's KEY=VALUE words as one JSON object per boot
-	tr -d '\r' <"$t/serial" | sed -n 's/^undistro: cost 1 //p' | tr ' ' '\n' |
+	tr -d '\r' <"$t/serial" | sed -n 's/.*undistro: cost 1 //p' | tr ' ' '\n' |
 		awk -F= -v r="$r" 'BEGIN { printf "{\"boot_to_ready_s\": %s", r } NF == 2 { printf ", \"%s\": %s", $1, $2 }
 			END { print "}" }' >>"$t/debian.runs"
 	i=$((i + 1))
