@@ -1,8 +1,9 @@
 #!/bin/sh
 # e2e: images (needs base and web built by 40-build-base.sh; make check-quick skips it)
 # undistro cost on the real images, as an unprivileged user: base and web
-# are measured (three boots each, under TCG) against the budgets their role
-# files set, so a commit that makes them dearer fails here; cost.json holds
+# for x86_64 and base for aarch64 are measured (three boots each, under TCG)
+# against the budgets their role files set, so a commit that makes them
+# dearer fails here; cost.json holds
 # every figure as a sane number (checked against the files where they say
 # the same thing, not against fixed results). A copy of the tree whose base
 # budget is too small fails with exit 5 naming the role file and the budget's
@@ -13,6 +14,7 @@ set -eu
 . "$TOP/tests/e2e/lib.sh"
 needbuild base
 needbuild web
+[ -s "$E2E/out-aarch64/base/disk.raw" ] || fail "no out-aarch64/base/disk.raw: 42-build-aarch64.sh must pass first"
 t=$(mktemp -d /tmp/e2e-cost.XXXXXX)
 trap 'rm -rf "$t"' EXIT
 chmod 755 "$t"
@@ -21,12 +23,13 @@ chmod 755 "$t"
 # figure FILE NAME: a top-level number of cost.json
 figure() { jq -e --arg k "$2" '.[$k] | numbers' "$1"; }
 
-for role in base web; do
-	o=$E2E/out/$role
+for run in base web aarch64/base; do
+	role=${run#*/} arch=x86_64 o=$E2E/out/$run
+	case $run in aarch64/*) arch=aarch64 o=$E2E/out-aarch64/$role ;; esac
 	start=$(date +%s)
-	ud cost -o "$o" "$role" >"$t/$role.table" 2>"$t/$role.err" ||
-		{ cat "$t/$role.table" "$t/$role.err"; fail "undistro cost $role (over its budget: exit 5)"; }
-	echo "cost $role: $(($(date +%s) - start)) s"
+	ud cost --arch "$arch" -o "$o" "$role" >"$t/$role.table" 2>"$t/$role.err" ||
+		{ cat "$t/$role.table" "$t/$role.err"; fail "undistro cost $run (over its budget: exit 5)"; }
+	echo "cost $run: $(($(date +%s) - start)) s"
 	cat "$t/$role.table"
 	j=$o/cost.json
 	for k in image_bytes image_zstd_bytes rootfs_bytes boot_to_ready_s idle_memory_kib idle_processes \
