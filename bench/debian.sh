@@ -123,7 +123,7 @@ while [ "$i" -lt "$runs" ]; do
 	wait "$q" 2>/dev/null || true
 	# the line's KEY=VALUE words as one JSON object per boot
 	tr -d '\r' <"$t/serial" | sed -n 's/.*undistro: cost 1 //p' | tr ' ' '\n' |
-		awk -F= -v r="$r" 'BEGIN { printf "{\"boot_to_ready_s\": %s", r } NF == 2 { printf ", \"%s\": %s", $1, $2 }
+		awk -F= -v r="$r" 'BEGIN { printf "{\"boot_to_ready_s\": %.3f", r } NF == 2 { printf ", \"%s\": %s", $1, $2 }
 			END { print "}" }' >>"$t/debian.runs"
 	i=$((i + 1))
 done
