@@ -67,7 +67,7 @@ EOF
 	# the files' bytes, and an ext4 disk a quarter larger (rounded to MiB)
 	tar -tvf "$d/debian.tar" | awk '$1 ~ /^-/ { s += $3 } END { print s }' >"$d/rootfs_bytes"
 	mib=$(($(cat "$d/rootfs_bytes") * 5 / 4 / 1048576 + 64))
-	rm -rf "$d/debian.raw.tmp" "$d/root"
+	rm -rf "$d/debian.raw.tmp" "$d/root" "$d/image_zstd_bytes"
 	mkdir "$d/root"
 	# e2fsprogs 1.47.0 takes a directory, not a tarball: unpacked with its
 	# owners and device nodes under fakeroot when we are not root (mke2fs,
@@ -127,7 +127,9 @@ while [ "$i" -lt "$runs" ]; do
 			END { print "}" }' >>"$t/debian.runs"
 	i=$((i + 1))
 done
-zb=$(zstd -19 -q -c "$d/debian.raw" | wc -c)
+# the image never changes once made: compressed once (minutes at level 19)
+[ -s "$d/image_zstd_bytes" ] || zstd -19 -q -c "$d/debian.raw" | wc -c >"$d/image_zstd_bytes"
+zb=$(cat "$d/image_zstd_bytes")
 jq -s --argjson ib "$(stat -c %s "$d/debian.raw")" --argjson zb "$zb" --argjson rb "$(cat "$d/rootfs_bytes")" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	. as $r | {image_bytes: $ib, image_zstd_bytes: $zb, rootfs_bytes: $rb} +
