@@ -60,89 +60,111 @@ measure(struct cost *c, const struct runopts *ro, int timeout)
 	return EXIT_OK;
 }
 
+/* What the command line asks for; its operand, the role, is argv[1] once
+ * cmdnext has put the operands first. */
+struct costargs {
+	const char *arch, *out;
+	int runs, idle, timeout;
+};
+
+/* Parse the options into *ca; 0, or the exit code to return. */
 static int
-run(int argc, char **argv, const struct opts *o)
+options(int argc, char **argv, struct costargs *ca)
 {
 	static const struct cmdopt opts[] = {
 		{"arch", 'A', CMDARG}, {"runs", 'n', CMDARG}, {"out", 'o', CMDARG | CMDSHORT},
 		{"timeout", 't', CMDARG}, {"idle", 'i', CMDARG}, {NULL, 0, 0},
 	};
 	struct cmdargs a = {.cmd = &cmd_cost, .opts = opts, .argc = argc, .argv = argv};
-	struct cost c = {.runs = RUNS, .idle = IDLE};
-	struct runopts ro = {.memmb = COSTMEMMB, .cpus = COSTCPUS, .accel = COSTACCEL};
-	const char *arch = NULL;
-	char *outdir = NULL, *path = NULL, idle[16];
-	int ch, rc, timeout = READYWAIT;
-	struct tree tr = {0};
-	struct role flat;
+	int ch;
 
 	while ((ch = cmdnext(&a)) > 0) {
 		switch (ch) {
-		case 'A': arch = a.val; break;
-		case 'o': ro.outdir = a.val; break;
+		case 'A': ca->arch = a.val; break;
+		case 'o': ca->out = a.val; break;
 		case 'n':
-			if ((c.runs = (int)number(a.val, 1, 99)) < 0)
+			if ((ca->runs = (int)number(a.val, 1, 99)) < 0)
 				return cmdusage(&cmd_cost, "--runs takes a number of boots (1 to 99), not '%s'", a.val);
 			break;
 		case 't':
-			if ((timeout = (int)number(a.val, 1, 86400)) < 0)
+			if ((ca->timeout = (int)number(a.val, 1, 86400)) < 0)
 				return cmdusage(&cmd_cost, "--timeout takes seconds (1 to 86400), not '%s'", a.val);
 			break;
 		case 'i':
-			if ((c.idle = (int)number(a.val, 10, 3600)) < 0)
+			if ((ca->idle = (int)number(a.val, 10, 3600)) < 0)
 				return cmdusage(&cmd_cost, "--idle takes seconds (10 to 3600), not '%s'", a.val);
 			break;
 		}
 	}
 	if (ch < 0)
-		return ch == CMDHELP ? EXIT_OK : EXIT_USAGE;
-	if (a.nops != 1)
-		return cmdusage(&cmd_cost, "name one role");
-	if ((rc = cmdtarget(&cmd_cost, arch, &ro.target)) != 0)
+		return ch == CMDHELP ? CMDHELP : EXIT_USAGE;
+	return a.nops == 1 ? 0 : cmdusage(&cmd_cost, "name one role");
+}
+
+/* Measure, write cost.json and the table, check the budgets: an exit code. */
+static int
+costof(struct cost *c, const struct runopts *ro, int timeout, const struct role *flat)
+{
+	char *path = xasprintf("%s/cost.json", ro->outdir);
+	int rc = EXIT_OK;
+
+	c->run = xcalloc((size_t)c->runs, sizeof(*c->run));
+	if (costfiles(ro->outdir, c) < 0)
+		rc = EXIT_SYSTEM;
+	else if ((rc = measure(c, ro, timeout)) == EXIT_OK) {
+		costsummarize(c);
+		if (costwrite(path, c) < 0) {
+			rc = EXIT_SYSTEM;
+		} else {
+			costtable(stdout, c, flat);
+			fflush(stdout);
+			if (costbudgets(flat, c) > 0) {
+				err("cost: role %s is over its budget (figures in %s)", c->role, path);
+				rc = EXIT_BUDGET;
+			}
+		}
+	}
+	free(c->run);
+	free(path);
+	return rc;
+}
+
+static int
+run(int argc, char **argv, const struct opts *o)
+{
+	struct costargs ca = {.runs = RUNS, .idle = IDLE, .timeout = READYWAIT};
+	struct runopts ro = {.memmb = COSTMEMMB, .cpus = COSTCPUS, .accel = COSTACCEL};
+	struct cost c = {0};
+	char *outdir = NULL, *raw = NULL, idle[16];
+	struct tree tr = {0};
+	struct role flat;
+	int rc;
+
+	if ((rc = options(argc, argv, &ca)) != 0)
+		return rc == CMDHELP ? EXIT_OK : rc;
+	if ((rc = cmdtarget(&cmd_cost, ca.arch, &ro.target)) != 0)
 		return rc;
-	c.role = argv[1];
-	c.arch = ro.target->name;
-	c.machine = ro.target->machine;
-	c.firmware = ro.target->biosmbr ? "SeaBIOS" : ro.target->ueficode;
-	if ((rc = findrole(&tr, o, c.role, ro.target, &flat)) != EXIT_OK)
-		goto out;
-	if (!ro.outdir) {
+	c = (struct cost){.role = argv[1], .arch = ro.target->name, .runs = ca.runs, .idle = ca.idle,
+	                  .machine = ro.target->machine,
+	                  .firmware = ro.target->biosmbr ? "SeaBIOS" : ro.target->ueficode};
+	if ((rc = findrole(&tr, o, c.role, ro.target, &flat)) == EXIT_OK) {
 		const char *env = getenv("UNDISTRO_OUT");
 
-		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s/%s", c.arch, c.role);
+		ro.outdir = ca.out;
+		if (!ro.outdir)
+			ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s/%s", c.arch, c.role);
+		raw = xasprintf("%s/disk.raw", ro.outdir);
+		snprintf(idle, sizeof(idle), "%d", c.idle);
+		ro.cost = idle;
+		if (access(raw, R_OK) < 0) {
+			err("cost: %s: no built image of role %s for %s: build it first with `undistro build --arch %s%s%s %s`",
+			    raw, c.role, c.arch, c.arch, ca.out ? " -o " : "", ca.out ? ca.out : "", c.role);
+			rc = EXIT_INPUT;
+		} else {
+			rc = costof(&c, &ro, ca.timeout, &flat);
+		}
 	}
-	path = xasprintf("%s/disk.raw", ro.outdir);
-	if (access(path, R_OK) < 0) {
-		err("cost: %s: no built image of role %s for %s: build it first with `undistro build --arch %s%s%s %s`",
-		    path, c.role, c.arch, c.arch, outdir ? "" : " -o ", outdir ? "" : ro.outdir, c.role);
-		rc = EXIT_INPUT;
-		goto out;
-	}
-	free(path);
-	path = xasprintf("%s/cost.json", ro.outdir);
-	snprintf(idle, sizeof(idle), "%d", c.idle);
-	ro.cost = idle;
-	c.run = xcalloc((size_t)c.runs, sizeof(*c.run));
-	if (costfiles(ro.outdir, &c) < 0) {
-		rc = EXIT_SYSTEM;
-		goto out;
-	}
-	if ((rc = measure(&c, &ro, timeout)) != EXIT_OK)
-		goto out;
-	costsummarize(&c);
-	if (costwrite(path, &c) < 0) {
-		rc = EXIT_SYSTEM;
-		goto out;
-	}
-	costtable(stdout, &c, &flat);
-	fflush(stdout);
-	if (costbudgets(&flat, &c) > 0) {
-		err("cost: role %s is over its budget (figures in %s)", c.role, path);
-		rc = EXIT_BUDGET;
-	}
-out:
-	free(c.run);
-	free(path);
+	free(raw);
 	free(outdir);
 	treefree(&tr);
 	return rc;
