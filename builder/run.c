@@ -114,7 +114,7 @@ addmachine(struct args *g, const struct runopts *o)
 	}
 }
 
-/* The disk, network, fw_cfg entries and serial console; pipe: the console
+/* The disk, network, fw_cfg entries and serial console; topipe: the console
  * on qemu's standard output (runstart). */
 static void
 adddevices(struct args *g, const struct runopts *o, int topipe)
@@ -158,7 +158,8 @@ adddevices(struct args *g, const struct runopts *o, int topipe)
 		addf(g, "name=opt/undistro/cost,string=%s", o->cost);
 	}
 	if (topipe) {
-		/* signal=off: a ^C reaches us, not the guest */
+		/* signal=off: qemu's stdin is /dev/null, no terminal whose ^C it
+		 * should turn into its own exit */
 		add(g, "-chardev"), add(g, "stdio,id=s0,signal=off");
 		add(g, "-serial"), add(g, "chardev:s0");
 		add(g, "-no-reboot");
