@@ -30,7 +30,8 @@ const char *const costrunkeys[COSTRUNKEYS + 1] = {
 	"idle_context_switches_per_s", "boot_read_bytes",
 	/* the rest of the guest's line */
 	"idle_kernel_threads", "context_switches", "idle_s", "ready_uptime_s", "mem_total_kib", "mem_free_kib",
-	"buffers_kib", "cached_kib", "shmem_kib", "mem_available_kib", "boot_read_ios", NULL,
+	"buffers_kib", "cached_kib", "shmem_kib", "mem_available_kib", "boot_read_ios",
+	"userspace_context_switches", "idle_userspace_switches_per_s", NULL,
 };
 
 const struct costfig costfigs[NCOSTFIGS] = {
@@ -200,11 +201,11 @@ costparse(const char *line, struct costrun *r, const char **msg)
 		p = end;
 	}
 	for (int k = 1; k < COSTRUNKEYS; k++) {
-		if (!seen[k]) {
+		if (!seen[k] && k < COSTRUNNEEDED) {
 			*msg = "a key missing (the line was cut or mixed with other output)";
 			return -1;
 		}
-		r->v[k] = got.v[k];
+		r->v[k] = seen[k] ? got.v[k] : NAN;
 	}
 	return 0;
 }

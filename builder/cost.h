@@ -40,8 +40,10 @@ extern const struct costfig costfigs[NCOSTFIGS];
 extern const char *const costnames[];
 
 /* The values of one boot: boot_to_ready_s (host side), then what the
- * guest's line gives, in this order; the first six are figures. */
-enum { COSTRUNKEYS = 17 };
+ * guest's line gives, in this order; the first six are figures. The line
+ * must hold the first COSTRUNNEEDED; the others (added since) are NaN
+ * when an image's measurer does not print them. */
+enum { COSTRUNKEYS = 19, COSTRUNNEEDED = 17 };
 extern const char *const costrunkeys[COSTRUNKEYS + 1];
 
 struct costrun {

@@ -90,6 +90,13 @@ parse(void **state)
 	assert_true(r.v[costfigs[COST_IDLE_CONTEXT_SWITCHES_PER_S].run] == 7.10);
 	assert_true(r.v[costfigs[COST_BOOT_READ_BYTES].run] == 1581056);
 	assert_true(r.v[16] == 52);
+	/* keys added since are optional: NaN without them */
+	assert_true(isnan(r.v[17]) && isnan(r.v[18]));
+	s = xasprintf("%s userspace_context_switches=0 idle_userspace_switches_per_s=0.00", good);
+	s[strlen(good) - 1] = ' ';
+	assert_int_equal(costparse(s, &r, &msg), 0);
+	assert_true(r.v[17] == 0 && r.v[18] == 0);
+	free(s);
 	/* a later version's extra key is skipped */
 	s = xasprintf("%s future_key=3", good);
 	s[strlen(good) - 1] = ' ';

@@ -28,6 +28,10 @@
  *   idle_context_switches_per_s   that over the window's length;
  *   boot_read_bytes    sectors read (x 512) of every block device backed by
  *                      hardware (/sys/block/NAME/device exists), at ready;
+ *   userspace_context_switches, idle_userspace_switches_per_s   the switches
+ *                      of the user-space processes (this one left out) over
+ *                      the window: their wake-ups, 0 when nothing in user
+ *                      space runs at idle;
  *   ready_uptime_s     /proc/uptime at ready.
  *
  *   -i SECONDS  the window (1 to 3600) instead of fw_cfg's (tests)
@@ -50,6 +54,7 @@
 #define FWCFGCOST "/sys/firmware/qemu_fw_cfg/by_name/opt/undistro/cost/raw"
 #define PF_KTHREAD 0x00200000UL
 #define LINEMAX 1024
+#define USERMAX 1024   /* user-space processes whose switches are followed */
 
 static const char usage[] = "usage: cost [-i SECONDS] [-r ROOT]\n"
                             "exit: 0 printed, 1 usage, 2 could not read what it measures\n";
@@ -106,18 +111,22 @@ ctxt(void)
 	return slurp("/proc/stat", b, sizeof(b), 0) < 0 ? -1 : field(b, "ctxt");
 }
 
+/* The context switches a /proc/PID/status text counts, or -1. */
+static long long
+switches(const char *status)
+{
+	long long v = field(status, "voluntary_ctxt_switches"), nv = field(status, "nonvoluntary_ctxt_switches");
+
+	return v < 0 || nv < 0 ? -1 : v + nv;
+}
+
 /* This process's context switches so far. */
 static long long
 ownswitches(void)
 {
 	char b[4096];
-	long long v, nv;
 
-	if (slurp("/proc/self/status", b, sizeof(b), 0) < 0)
-		return -1;
-	v = field(b, "voluntary_ctxt_switches");
-	nv = field(b, "nonvoluntary_ctxt_switches");
-	return v < 0 || nv < 0 ? -1 : v + nv;
+	return slurp("/proc/self/status", b, sizeof(b), 0) < 0 ? -1 : switches(b);
 }
 
 /* Bytes and requests read by block devices backed by hardware (loop, ram
@@ -150,9 +159,16 @@ diskreads(long long *bytes, long long *ios)
 	closedir(d);
 }
 
-/* Processes in /proc but this one, and how many are kernel threads. */
+/* The context switches of one user-space process so far. */
+struct uswitch {
+	long pid;
+	long long n;
+};
+
+/* Processes in /proc but this one, and how many are kernel threads; with
+ * v, the context switches of each user-space one (at most USERMAX). */
 static int
-processes(long long *all, long long *kthreads)
+processes(long long *all, long long *kthreads, struct uswitch *v, size_t *nv)
 {
 	char p[4096], b[1024];
 	DIR *d;
@@ -160,6 +176,7 @@ processes(long long *all, long long *kthreads)
 	pid_t self = getpid();
 
 	*all = *kthreads = 0;
+	*nv = 0;
 	snprintf(p, sizeof(p), "%s/proc", root);
 	if (!(d = opendir(p))) {
 		fprintf(stderr, "undistro: cost: %s: %s\n", p, strerror(errno));
@@ -180,11 +197,38 @@ processes(long long *all, long long *kthreads)
 		if (sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
 			continue;
 		(*all)++;
-		if (flags & PF_KTHREAD)
+		if (flags & PF_KTHREAD) {
 			(*kthreads)++;
+		} else if (*nv < USERMAX) {
+			long long sw;
+
+			snprintf(p, sizeof(p), "/proc/%s/status", e->d_name);
+			if (slurp(p, b, sizeof(b), 1) == 0 && (sw = switches(b)) >= 0)
+				v[(*nv)++] = (struct uswitch){pid, sw};
+		}
 	}
 	closedir(d);
 	return 0;
+}
+
+/* Switches of the user-space processes at the end (b) since the start (a):
+ * a process that started in the window counts whole; one that ended is
+ * lost (none does in an idle machine). */
+static long long
+userdelta(const struct uswitch *a, size_t na, const struct uswitch *b, size_t nb)
+{
+	long long sum = 0;
+
+	for (size_t i = 0; i < nb; i++) {
+		long long before = 0;
+
+		for (size_t k = 0; k < na; k++)
+			if (a[k].pid == b[i].pid)
+				before = a[k].n;
+		if (b[i].n > before)
+			sum += b[i].n - before;
+	}
+	return sum;
 }
 
 static double
@@ -231,8 +275,10 @@ int
 main(int argc, char **argv)
 {
 	char mem[8192], up[128], line[LINEMAX] = "undistro: cost 1";
+	static struct uswitch u0[USERMAX], u1[USERMAX];
+	size_t n0, n1;
 	const char *arg = NULL;
-	long long bytes, ios, c0, c1, o0, o1, all, kth, total, free_, buffers, cached;
+	long long bytes, ios, c0, c1, o0, o1, all, kth, total, free_, buffers, cached, us;
 	double t0, t1, idle;
 	struct timespec until;
 	long secs;
@@ -251,7 +297,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	diskreads(&bytes, &ios);
-	if (slurp("/proc/uptime", up, sizeof(up), 0) < 0 || (c0 = ctxt()) < 0 || (o0 = ownswitches()) < 0)
+	if (slurp("/proc/uptime", up, sizeof(up), 0) < 0 || processes(&all, &kth, u0, &n0) < 0 ||
+	    (c0 = ctxt()) < 0 || (o0 = ownswitches()) < 0)
 		return 2;
 	t0 = monotonic();
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -261,8 +308,9 @@ main(int argc, char **argv)
 	if ((o1 = ownswitches()) < 0 || (c1 = ctxt()) < 0)
 		return 2;
 	t1 = monotonic();
-	if (processes(&all, &kth) < 0 || slurp("/proc/meminfo", mem, sizeof(mem), 0) < 0)
+	if (processes(&all, &kth, u1, &n1) < 0 || slurp("/proc/meminfo", mem, sizeof(mem), 0) < 0)
 		return 2;
+	us = userdelta(u0, n0, u1, n1);
 	total = field(mem, "MemTotal");
 	free_ = field(mem, "MemFree");
 	buffers = field(mem, "Buffers");
@@ -278,7 +326,9 @@ main(int argc, char **argv)
 	add(line, " shmem_kib=%lld mem_available_kib=%lld", field(mem, "Shmem"), field(mem, "MemAvailable"));
 	add(line, " idle_processes=%lld idle_userspace_processes=%lld idle_kernel_threads=%lld", all, all - kth, kth);
 	add(line, " context_switches=%lld idle_context_switches_per_s=%.2f", c1, idle > 0 ? (double)c1 / idle : 0.0);
-	add(line, " boot_read_bytes=%lld boot_read_ios=%lld\n", bytes, ios);
+	add(line, " boot_read_bytes=%lld boot_read_ios=%lld", bytes, ios);
+	add(line, " userspace_context_switches=%lld idle_userspace_switches_per_s=%.2f\n", us,
+	    idle > 0 ? (double)us / idle : 0.0);
 	/* one write: the line must not be split by other console output */
 	if (write(1, line, strlen(line)) < 0)
 		return 2;
