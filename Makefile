@@ -3,7 +3,7 @@
 .SUFFIXES:
 
 CC       = cc
-PKGS     = libsolv libsolvext libarchive libzstd libcurl libcrypto
+PKGS     = libsolv libsolvext libarchive libzstd libcurl libcrypto jansson
 WARN     = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   = -std=c11 -O2 -g $(WARN) -Werror
 CPPFLAGS = -D_GNU_SOURCE

@@ -12,6 +12,7 @@ enum {
 	EXIT_USAGE = 2,   /* bad command line */
 	EXIT_BUILD = 3,   /* a package build or test failed */
 	EXIT_SYSTEM = 4,  /* I/O, exec, network or other system failure */
+	EXIT_BUDGET = 5,  /* undistro cost: a figure exceeds the role's budget */
 };
 
 struct loc {

@@ -10,7 +10,8 @@
 #include "target.h"
 
 static const struct cmd *const cmds[] = {
-	&cmd_build, &cmd_run, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check, &cmd_key, &cmd_gc,
+	&cmd_build, &cmd_run, &cmd_cost, &cmd_diff, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
+	&cmd_key, &cmd_gc,
 };
 
 enum { NCMDS = sizeof(cmds) / sizeof(cmds[0]) };
@@ -27,14 +28,15 @@ usage(FILE *f)
 	        "  -q        no warnings or progress\n"
 	        "  --help    this text; `undistro COMMAND --help` for a command\n"
 	        "  --version print the version\n"
-	        "\ntargets (--arch of build, run, resolve, graph, fetch): %s\n", targetnames());
+	        "\ntargets (--arch of build, run, cost, resolve, graph, fetch): %s\n", targetnames());
 	fprintf(f,
 	        "\nexit status:\n"
 	        "  0  success\n"
 	        "  1  bad input: a recipe or role error, or an unsatisfiable request\n"
 	        "  2  usage error\n"
 	        "  3  a package build or test failed\n"
-	        "  4  system failure: I/O, a program that could not run, network\n");
+	        "  4  system failure: I/O, a program that could not run, network\n"
+	        "  5  undistro cost: a figure exceeds the role's budget\n");
 }
 
 int

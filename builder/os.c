@@ -89,6 +89,31 @@ osrun(char *const argv[], char *const env[], const char *cwd, int outfd)
 	return pid < 0 ? -1 : waitstatus(pid, argv[0]);
 }
 
+pid_t
+osstart(char *const argv[], int *outfd)
+{
+	int fd[2];
+	pid_t pid;
+
+	if (pipe2(fd, O_CLOEXEC) < 0) {
+		err("pipe:");
+		return -1;
+	}
+	pid = spawn(argv, NULL, NULL, fd[1], fd[1]);
+	close(fd[1]);
+	if (pid < 0)
+		close(fd[0]);
+	else
+		*outfd = fd[0];
+	return pid;
+}
+
+int
+oswait(pid_t pid, const char *name)
+{
+	return waitstatus(pid, name);
+}
+
 /* osruncapture with the child's stderr on errfd (-1: inherited). */
 static int
 capture(char *const argv[], char *const env[], const char *cwd, struct buf *out, int errfd)

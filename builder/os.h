@@ -15,6 +15,12 @@ struct buf;
  * (0-255), 128+N when killed by signal N, or -1 when it could not be started
  * (reported, including exec failure). */
 int osrun(char *const argv[], char *const env[], const char *cwd, int outfd);
+/* Start argv (searching PATH) without waiting: stdin /dev/null, stdout and
+ * stderr into a new pipe whose read end (close-on-exec) goes to *outfd.
+ * Returns the pid (wait for it with oswait), or -1 (reported). */
+pid_t osstart(char *const argv[], int *outfd);
+/* Wait for pid, started as name; its status as osrun returns it. */
+int oswait(pid_t pid, const char *name);
 /* Like osrun with outfd -1 for stderr, but collects stdout into out. */
 int osruncapture(char *const argv[], char *const env[], const char *cwd, struct buf *out);
 /* The same with the child's stderr thrown away, for programs that report

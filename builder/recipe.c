@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "cost.h"
 #include "diag.h"
 #include "recipe.h"
 #include "syntax.h"
@@ -984,7 +985,7 @@ recipeparse(struct arena *a, const char *path, const char *dir, const char *buf,
 	return r;
 }
 
-static const char *const roleblocks[] = {"package", "service", "user", "image", NULL};
+static const char *const roleblocks[] = {"package", "service", "user", "image", "budget", NULL};
 
 static struct pkgchoice *
 rolepkg(struct ctx *c, struct role *ro, const char *name, const struct loc *l)
@@ -1140,6 +1141,68 @@ roleimage(struct ctx *c, struct role *ro, const struct node *nd)
 	return bad ? -1 : 0;
 }
 
+/* budget { FIGURE = LIMIT ... }: a maximum for any cost figure (cost.h),
+ * checked by `undistro cost`. */
+static int
+rolebudget(struct ctx *c, struct role *ro, const struct node *nd)
+{
+	int bad = 0;
+
+	if (ro->budgetloc.line) {
+		errat(&nd->kloc, "second budget block (first at line %d): merge them", ro->budgetloc.line);
+		return -1;
+	}
+	ro->budgetloc = nd->kloc;
+	if (checklabel(nd, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < nd->nkids; i++) {
+		const struct node *k = &nd->kids[i];
+		int fig = costfind(k->key);
+		const char *msg, *near;
+		double limit;
+
+		if (fig < 0) {
+			if ((near = nearest(k->key, NULL, 0, costnames)))
+				errat(&k->kloc, "unknown cost figure '%s' in a budget (did you mean '%s'?)", k->key, near);
+			else
+				errat(&k->kloc, "unknown cost figure '%s' in a budget; the figures are image_bytes, "
+				      "image_zstd_bytes, rootfs_bytes, boot_to_ready_s, idle_memory_kib, idle_processes, "
+				      "idle_userspace_processes, idle_context_switches_per_s, boot_read_bytes", k->key);
+			bad = 1;
+			continue;
+		}
+		if (k->kind != NODE_VALUE) {
+			errat(&k->kloc, "'%s' takes a value: write '%s = LIMIT'", k->key, k->key);
+			bad = 1;
+			continue;
+		}
+		for (size_t j = 0; j < ro->nbudgets; j++) {
+			if (ro->budgets[j].fig == fig) {
+				errat(&k->kloc, "budget '%s' given twice (first at line %d): remove one", k->key,
+				      ro->budgets[j].loc.line);
+				bad = 1;
+				fig = -1;
+				break;
+			}
+		}
+		if (fig < 0)
+			continue;
+		if (!k->value[0]) {
+			costlimit(fig, "", &limit, &msg);
+			errat(&k->kloc, "budget '%s' needs a value: %s", k->key, msg);
+			bad = 1;
+			continue;
+		}
+		if (costlimit(fig, k->value, &limit, &msg) < 0) {
+			errat(&k->vloc, "budget '%s' takes %s; not '%s'", k->key, msg, k->value);
+			bad = 1;
+			continue;
+		}
+		*ARENAPUSH(c->a, ro->budgets, ro->nbudgets) = (struct budget){fig, limit, k->value, k->kloc};
+	}
+	return bad ? -1 : 0;
+}
+
 struct role *
 roleparse(struct arena *a, const char *path, const char *buf, size_t n)
 {
@@ -1177,11 +1240,13 @@ roleparse(struct arena *a, const char *path, const char *buf, size_t n)
 			roleuser(&c, ro, nd);
 		else if (!strcmp(nd->key, "image"))
 			roleimage(&c, ro, nd);
+		else if (!strcmp(nd->key, "budget"))
+			rolebudget(&c, ro, nd);
 		else {
 			const char *near = nearest(nd->key, NULL, 0, roleblocks);
 
 			errat(&nd->kloc, "unknown block '%s' in a role (%s%s%s)", nd->key,
-			      near ? "did you mean '" : "blocks are package, service, user and image", near ? near : "", near ? "'?" : "");
+			      near ? "did you mean '" : "blocks are package, service, user, image and budget", near ? near : "", near ? "'?" : "");
 		}
 	}
 	checkrequired(rolefields, NFIELDS(rolefields), nl.v, nl.n, &top, "role");

@@ -129,6 +129,14 @@ struct imageopts {
 	struct loc loc;
 };
 
+/* One line of a role's `budget { }`: a maximum for a cost figure (cost.h). */
+struct budget {
+	int fig;                /* COST_* */
+	double limit;           /* in the figure's unit */
+	char *text;             /* the value as written */
+	struct loc loc;         /* the key's */
+};
+
 struct role {
 	char *path, *name, *desc, *hostname, *kernel, *cmdline;
 	struct strlist include;   /* roles whose contents this role adds to */
@@ -149,6 +157,10 @@ struct role {
 	char *loginuser;          /* `login-user`: the account that receives the
 	                           * ssh keys handed in at boot (default root) */
 	struct imageopts image;
+	struct budget *budgets;   /* flattened: one per figure, the outermost
+	                           * role's line winning */
+	size_t nbudgets;
+	struct loc budgetloc;     /* the block's (0 when there is none) */
 	struct loc loc, kernelloc, loginuserloc;
 };
 

@@ -103,6 +103,10 @@ addmachine(struct args *g, const struct runopts *o)
 	else if (t->tcgcpu)
 		add(g, "-cpu"), add(g, t->tcgcpu);
 	add(g, "-m"), add(g, mem);
+	if (o->cpus > 0) {
+		snprintf(mem, sizeof(mem), "%d", o->cpus);
+		add(g, "-smp"), add(g, mem);
+	}
 	add(g, "-display"), add(g, "none");
 	if (o->uefi || !t->biosmbr) {
 		add(g, "-drive"), addf(g, "if=pflash,format=raw,unit=0,readonly=on,file=%s", qemuesc(g->a, t->ueficode));
@@ -110,8 +114,10 @@ addmachine(struct args *g, const struct runopts *o)
 	}
 }
 
+/* The disk, network, fw_cfg entries and serial console; topipe: the console
+ * on qemu's standard output (runstart). */
 static void
-adddevices(struct args *g, const struct runopts *o)
+adddevices(struct args *g, const struct runopts *o, int topipe)
 {
 	char *raw = xasprintf("%s/disk.raw", o->outdir);
 	struct buf net = {0};
@@ -147,7 +153,17 @@ adddevices(struct args *g, const struct runopts *o)
 		add(g, "-fw_cfg");
 		addf(g, "name=opt/undistro/hostname,string=%s", o->hostname);
 	}
-	if (o->seriallog) {
+	if (o->cost) {
+		add(g, "-fw_cfg");
+		addf(g, "name=opt/undistro/cost,string=%s", o->cost);
+	}
+	if (topipe) {
+		/* signal=off: qemu's stdin is /dev/null, no terminal whose ^C it
+		 * should turn into its own exit */
+		add(g, "-chardev"), add(g, "stdio,id=s0,signal=off");
+		add(g, "-serial"), add(g, "chardev:s0");
+		add(g, "-no-reboot");
+	} else if (o->seriallog) {
 		add(g, "-chardev");
 		addf(g, "file,id=s0,path=%s", qemuesc(g->a, o->seriallog));
 		add(g, "-serial"), add(g, "chardev:s0");
@@ -220,7 +236,7 @@ runimage(const struct runopts *o)
 	if (checkfiles(o) < 0)
 		return -1;
 	addmachine(&g, o);
-	adddevices(&g, o);
+	adddevices(&g, o, 0);
 	if (o->seriallog) {
 		r = runlogged(&g, o->timeout);
 	} else {
@@ -233,4 +249,21 @@ runimage(const struct runopts *o)
 	}
 	arenafree(&a);
 	return r;
+}
+
+pid_t
+runstart(const struct runopts *o, int *fd)
+{
+	struct arena a = {0};
+	struct args g = {.a = &a};
+	pid_t pid = -1;
+
+	if (checkfiles(o) == 0) {
+		addmachine(&g, o);
+		adddevices(&g, o, 1);
+		*ARENAPUSH(g.a, g.v, g.n) = NULL;
+		pid = osstart(g.v, fd);
+	}
+	arenafree(&a);
+	return pid;
 }

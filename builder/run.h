@@ -1,6 +1,7 @@
 #ifndef UNDISTRO_RUN_H
 #define UNDISTRO_RUN_H
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Boot a built image under qemu: `undistro run`, and the boot tests.
  * The disk (outdir/disk.raw) is attached as NVMe with snapshot=on, so the
@@ -20,6 +21,7 @@ struct runopts {
 	int uefi;                  /* boot through UEFI firmware instead of SeaBIOS;
 	                            * always for a target without BIOS boot */
 	long memmb;                /* guest memory; 0: 256 */
+	int cpus;                  /* virtual CPUs (-smp); 0: qemu's default, 1 */
 	const struct runfwd *fwd;  /* user-mode network port forwards */
 	size_t nfwd;
 	/* NULL: serial console and qemu monitor on the terminal (Ctrl-A x
@@ -37,6 +39,9 @@ struct runopts {
 	 * each (inetd style, the connection on stdin and stdout), and SMBIOS
 	 * says "Amazon EC2". NULL: qemu's usual 10.0.2.0/24 network. */
 	const char *imds;
+	/* fw_cfg opt/undistro/cost: the idle window in seconds of the
+	 * guest's cost measurement (cost.h), or NULL */
+	const char *cost;
 };
 
 /* Boot the image. Interactive (no seriallog): replaces the process with qemu
@@ -44,6 +49,11 @@ struct runopts {
  * returns 0 when it exited 0 (the guest powered off), else reports and
  * returns -1 (-2 when the timeout stopped it). */
 int runimage(const struct runopts *);
+/* Start the image's qemu and return at once (`undistro cost`): the serial
+ * console and qemu's own messages go to a new pipe whose read end
+ * (close-on-exec) is *fd; seriallog and timeout are not used, and qemu exits
+ * when the guest powers off or reboots. Returns qemu's pid, or -1 (reported). */
+pid_t runstart(const struct runopts *, int *fd);
 /* Nonzero when guests of the target can run under KVM here: the target is
  * the build machine's own, /dev/kvm opens and, where the target has a probe
  * (target.h kvmprobe), a tiny guest (firmware alone, no disk) prints its

@@ -2,9 +2,9 @@
 #define UNDISTRO_SYSFILES_H
 /* The system files a role's rootfs gets besides its packages, generated
  * from the flattened role: accounts (passwd, group, shadow), hostname,
- * hosts, fstab, the busybox init configuration, one runit service directory
- * per role service plus the built-in `network` service (DHCP on the first
- * interface), the ready watcher, ssh keys and the directories and device
+ * hosts, fstab, the busybox init configuration, one service directory (its
+ * run script) per role service plus the built-in `network` service (DHCP on
+ * the first interface), the ready watcher, ssh keys and the directories and device
  * nodes the init needs.
  *
  * The fixed scripts are files of the init package (recipes/init/src,
@@ -16,25 +16,32 @@
  *   ::sysinit:/usr/lib/undistro/rc
  *                                 mounts proc sys dev dev/pts run (tmp when
  *                                 the root is read-only), hostname, lo up
- *   ::respawn:runsvdir -P /etc/service
- *                                 one runsv per service; a service's run
- *                                 script first waits (60 s, then exits so
- *                                 runsv retries) for its `after` services;
- *                                 `network` runs /usr/lib/undistro/network
- *                                 (udhcpc), whose first lease starts the
- *                                 first-boot agent /usr/lib/undistro/firstboot
+ *   ::respawn:/etc/service/NAME/run
+ *                                 one line per service, network first: init
+ *                                 itself supervises them (no runsvdir or
+ *                                 runsv processes, no periodic scan); a
+ *                                 service's run script first waits (60 s,
+ *                                 then exits so init retries) for its
+ *                                 `after` services, and waits a second when
+ *                                 its command ended within the second it
+ *                                 started; `network` runs
+ *                                 /usr/lib/undistro/network (udhcpc), whose
+ *                                 first lease starts the first-boot agent
+ *                                 /usr/lib/undistro/firstboot
  *   ::once:/etc/undistro/ready    waits until `network` and every service
  *                                 with ready = yes are up, then for the
  *                                 agent (at most FIRSTBOOTWAIT s), then prints
- *                                 "undistro: role ROLE ready" on /dev/console
+ *                                 "undistro: role ROLE ready" on /dev/console;
+ *                                 when qemu offers fw_cfg opt/undistro/cost
+ *                                 (`undistro cost`), it then execs the init
+ *                                 package's measurer /usr/lib/undistro/cost
  * "Up" is decided by /usr/lib/undistro/wait: network once udhcpc has a lease
  * (/run/undistro/lease), the agent once /run/undistro/firstboot exists, any
  * other service once its command has run for at least 1 s: the run script
  * writes "PID UPTIME" to /run/undistro/NAME.up after its `after` wait, just
  * before it execs the command, so a service still waiting, or dead and
- * being restarted by runsv, is not up.
- * supervise/ directories are symlinks into /run/runit so that a read-only
- * root works. /etc/undistro/firstboot.conf names the account the agent gives
+ * being started again by init, is not up. Nothing is written outside /run,
+ * so a read-only root works. /etc/undistro/firstboot.conf names the account the agent gives
  * the ssh keys of the metadata (`login-user`, default root).
  *
  * Accounts: root (0:0, /root), the role's users (uid from 1000 upwards

@@ -609,6 +609,14 @@ mergerole(struct tree *t, const struct role *ro, struct role *out, struct merge 
 			addstr(a, &out->overlays, ro->name, &ro->loc);
 		free(p);
 	}
+	/* a budget line of the including role replaces the included one's */
+	for (size_t i = 0; i < ro->nbudgets; i++) {
+		size_t k;
+
+		for (k = 0; k < out->nbudgets && out->budgets[k].fig != ro->budgets[i].fig; k++)
+			;
+		*(k < out->nbudgets ? &out->budgets[k] : ARENAPUSH(a, out->budgets, out->nbudgets)) = ro->budgets[i];
+	}
 	for (size_t i = 0; i < ro->nservices; i++) {
 		size_t k;
 

@@ -40,7 +40,7 @@ printf 'name = any\npackages = p\n' >"$t/tree/recipes/roles/any.role"
 printf 'name = only\npackages = p\narch = %s\n' "$host" >"$t/tree/recipes/roles/only.role"
 [ -z "$as" ] || chown -R 65534:65534 "$t"
 
-"$UNDISTRO" --help | grep -q "^targets (--arch of build, run, resolve, graph, fetch): x86_64, aarch64$" ||
+"$UNDISTRO" --help | grep -q "^targets (--arch of build, run, cost, resolve, graph, fetch): x86_64, aarch64$" ||
 	fail "undistro --help does not list the targets"
 expect 2 "unknown architecture 'arm64' for --arch (known: x86_64, aarch64)" resolve --arch arm64 any
 expect 2 "option '--arch' needs a value" build any --arch

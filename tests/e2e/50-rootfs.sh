@@ -75,7 +75,7 @@ zstd -dc "$work/a/rootfs.tar.zst" | as tar -x -C "$root" --exclude=dev/console -
 	fail "cannot unpack rootfs.tar.zst unprivileged"
 for f in init etc/inittab etc/passwd etc/shadow etc/hostname etc/fstab etc/undistro/ready \
 	etc/undistro/firstboot.conf etc/service/network/run etc/service/sshd/run usr/lib/undistro/rc \
-	usr/lib/undistro/firstboot; do
+	usr/lib/undistro/firstboot usr/lib/undistro/cost; do
 	[ -e "$root/$f" ] || [ -L "$root/$f" ] || fail "$f is missing"
 done
 grep -q 'undistro: role base ready' "$root/etc/undistro/ready" || fail "the ready line is not generated"

@@ -8,13 +8,15 @@
 #     pull_request only, no job or step releases or tags anything, every
 #     `run:` step calls a script in ci/ that exists, every `uses:` step is
 #     checkout, cache or upload-artifact, the image matrix covers every role
-#     in recipes/roles and every target undistro knows, and the repro job
-#     runs ci/repro for every target; the remote package store
-#     (docs/remote.md): the check and image jobs run ci/remote after their
-#     last checkout with the repository variable UNDISTRO_REMOTE, the repro
-#     job does not (it builds from source), and the signing key (any
-#     secret) reaches only the image job's ci/remote step, and only on a
-#     push to main.
+#     in recipes/roles and every target undistro knows, the image job
+#     measures the cost (ci/cost) before the artifacts and diffs a pull
+#     request against its target branch (ci/pr-diff, pull requests only),
+#     and the repro job runs ci/repro for every target; the remote package
+#     store (docs/remote.md): the check and image jobs run ci/remote after
+#     their last checkout of the tree with the repository variable
+#     UNDISTRO_REMOTE, the repro job does not (it builds from source), and
+#     the signing key (any secret) reaches only the image job's ci/remote
+#     step, and only on a push to main.
 # The two linters are installed from the npm registry into o/npm at the
 # pinned versions below (once; later runs reuse them).
 set -eu
@@ -118,9 +120,24 @@ for f in sys.argv[1:]:
     if "sh ci/repro --arch ${{ matrix.arch }} base" not in [r for n, r in runs if n == "repro"]:
         bad(f, "the repro job does not run ci/repro --arch ${{ matrix.arch }} base")
     for want in ("sh ci/build-image --arch ${{ matrix.arch }} ${{ matrix.role }}",
+                 "sh ci/cost --arch ${{ matrix.arch }} ${{ matrix.role }}",
+                 "sh ci/pr-diff --arch ${{ matrix.arch }} ${{ matrix.role }}",
                  "sh ci/artifacts ${{ matrix.role }} ${{ matrix.arch }}"):
         if want not in [r for n, r in runs if n == "image"]:
             bad(f, "the image job does not run %r" % want)
+    # cost before the artifacts (cost.json is one); the diff only for pull
+    # requests, after the target branch's tree is checked out where
+    # ci/pr-diff looks for it
+    steps = image.get("steps", [])
+    order = [s.get("run", "").split(" ")[1] if "run" in s else s.get("with", {}).get("path", s.get("uses"))
+             for s in steps]
+    for a, b in (("ci/build-image", "ci/cost"), ("ci/cost", "ci/artifacts"), ("o/pr-base/tree", "ci/pr-diff")):
+        if a not in order or b not in order or order.index(a) > order.index(b):
+            bad(f, "the image job must run %s before %s" % (a, b))
+    for s in steps:
+        if s.get("run", "").startswith("sh ci/pr-diff") or s.get("with", {}).get("path") == "o/pr-base/tree":
+            if s.get("if") != "github.event_name == 'pull_request'":
+                bad(f, "the target-branch diff runs for pull requests only")
     # the remote package store: read everywhere but repro, written only by
     # the image jobs of a push to main
     main = "github.event_name == 'push' && github.ref == 'refs/heads/main' && "

@@ -36,11 +36,11 @@ license = MIT
 toolchain = host
 install <<END
 mkdir -p "$DESTDIR/usr/lib/undistro" "$DESTDIR/bin"
-for f in rc wait network dhcp shutdown firstboot; do
+for f in rc wait network dhcp shutdown firstboot cost; do
 	echo '#!/bin/sh' >"$DESTDIR/usr/lib/undistro/$f"
 	chmod 755 "$DESTDIR/usr/lib/undistro/$f"
 done
-for c in sh init mount grep mkdir hostname cat mv rm sleep umount sync runsvdir runsv sv udhcpc ip gzip; do
+for c in sh init mount grep mkdir hostname cat mv rm sleep umount sync udhcpc ip gzip; do
 	ln -s busybox "$DESTDIR/bin/$c"
 done
 echo '#!/bin/sh' >"$DESTDIR/bin/busybox"
