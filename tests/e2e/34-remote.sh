@@ -85,6 +85,9 @@ server.bind = "127.0.0.1"
 server.port = $ltport
 server.errorlog = "$t/lt/error.log"
 server.upload-dirs = ("$t/lt/up")
+# the test swaps the served files under the running server: no stat cache
+# (lighttpd would keep serving a removed file for up to a second)
+server.stat-cache-engine = "disable"
 server.modules = ("mod_webdav")
 webdav.activate = "enable"
 webdav.is-readonly = "disable"

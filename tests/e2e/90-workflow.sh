@@ -144,7 +144,10 @@ for f in sys.argv[1:]:
     for name, job in w["jobs"].items():
         steps = job.get("steps", [])
         remote = [i for i, st in enumerate(steps) if st.get("run", "").strip() == "sh ci/remote"]
-        checkouts = [i for i, st in enumerate(steps) if st.get("uses", "").startswith("actions/checkout@")]
+        # checkouts of the tree itself (one into a path elsewhere, like the
+        # pull request's target branch, leaves o/ alone)
+        checkouts = [i for i, st in enumerate(steps) if st.get("uses", "").startswith("actions/checkout@")
+                     and not (st.get("with") or {}).get("path")]
         if name == "repro":
             if remote:
                 bad(f, "the repro job reads the remote store: it must build from source")
