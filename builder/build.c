@@ -563,22 +563,8 @@ struct sched {
 	size_t njobs, built, tobuild;
 	int tty, failed, sysfail;
 	double *secs;
+	int sigfd;             /* the self-pipe's read end (ossigcatch) */
 };
-
-static int sigpipe[2] = {-1, -1};
-
-static void
-onsignal(int sig)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved = errno;
-
-	/* all real work happens in the poll loop */
-	if (write(sigpipe[1], &c, 1) < 0) {
-	}
-	errno = saved;
-}
-
 
 static void
 status(struct sched *s)
@@ -804,7 +790,7 @@ loop(struct sched *s)
 			break;
 		for (size_t i = 0; i < s->njobs; i++)
 			pfd[i] = (struct pollfd){s->jobs[i].fd, POLLIN, 0};
-		pfd[s->njobs] = (struct pollfd){sigpipe[0], POLLIN, 0};
+		pfd[s->njobs] = (struct pollfd){s->sigfd, POLLIN, 0};
 		if (poll(pfd, s->njobs + 1, s->tty ? 1000 : -1) < 0 && errno != EINTR) {
 			err("poll:");
 			free(pfd);
@@ -813,7 +799,7 @@ loop(struct sched *s)
 		if (pfd[s->njobs].revents & POLLIN) {
 			unsigned char sig;
 
-			if (read(sigpipe[0], &sig, 1) == 1)
+			if (read(s->sigfd, &sig, 1) == 1)
 				interrupted(s, sig);
 		}
 		/* from the end: finishing a job moves the last one into its slot */
@@ -836,18 +822,6 @@ summary(const struct sched *s)
 		if (s->st[i] == P_DONE && s->secs[i] > 0)
 			fprintf(stderr, " %s %.1fs", s->pl->pkgs[i].r->name, s->secs[i]);
 	fputc('\n', stderr);
-}
-
-static void
-setsignals(void (*h)(int))
-{
-	struct sigaction sa = {0};
-
-	sa.sa_handler = h;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* The build-machine tools (recipe `tools`) of every package about to be
@@ -914,7 +888,7 @@ int
 buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], const unsigned char *want,
           unsigned char *have)
 {
-	struct sched s = {cfg, pl, keys, NULL, NULL, 0, 0, 0, isatty(2), 0, 0, NULL};
+	struct sched s = {.cfg = cfg, .pl = pl, .keys = keys, .tty = isatty(2), .sigfd = -1};
 	int rc, worklock = -1, loglock = -1;
 
 	if (mkdirp(cfg->work, 0755) < 0 || mkdirp(cfg->logs, 0755) < 0)
@@ -934,16 +908,12 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 		rc = -1;
 		goto out;
 	}
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		err("pipe:");
+	if ((s.sigfd = ossigcatch()) < 0) {
 		rc = -1;
 		goto out;
 	}
-	setsignals(onsignal);
 	rc = loop(&s);
-	setsignals(SIG_DFL);
-	close(sigpipe[0]);
-	close(sigpipe[1]);
+	ossigrelease();
 	summary(&s);
 	if (rc == 0 && s.failed)
 		rc = s.sysfail ? -1 : 1;

@@ -297,41 +297,6 @@ costfiles(const char *outdir, struct cost *c)
 	return rc;
 }
 
-static double
-monotonic(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int sigpipe[2] = {-1, -1};
-
-static void
-onsignal(int sig)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved = errno;
-
-	/* the boot's poll loop does the work */
-	if (write(sigpipe[1], &c, 1) < 0) {
-	}
-	errno = saved;
-}
-
-static void
-setsignals(void (*h)(int))
-{
-	struct sigaction sa = {0};
-
-	sa.sa_handler = h;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /* The console's last lines, indented, on stderr. */
 static void
 lastlines(const struct buf *con)
@@ -362,6 +327,7 @@ struct boot {
 	int state;             /* 0 before the ready line, 1 after, 2 done */
 	struct costrun *r;
 	const char *bad;       /* a cost line that did not parse: why */
+	int sigfd;             /* the self-pipe's read end (ossigcatch) */
 };
 
 /* Look at one whole console line (CRs stripped). */
@@ -371,7 +337,7 @@ consoleline(struct boot *b, const char *line)
 	const char *p;
 
 	if (b->state == 0 && strstr(line, b->ready)) {
-		b->tready = monotonic();
+		b->tready = osnow();
 		b->r->v[0] = (double)(long long)((b->tready - b->start) * 1000 + 0.5) / 1000;
 		b->state = 1;
 	} else if (b->state == 1 && (p = strstr(line, COSTLINE))) {
@@ -417,9 +383,9 @@ consoleloop(struct boot *b, int fd, int timeout, int idle, struct buf *con)
 	char chunk[4096];
 
 	while (b->state < 2) {
-		double now = monotonic(),
+		double now = osnow(),
 		       deadline = b->state == 0 ? b->start + timeout : b->tready + idle + COSTSLACK;
-		struct pollfd pfd[2] = {{fd, POLLIN, 0}, {sigpipe[0], POLLIN, 0}};
+		struct pollfd pfd[2] = {{fd, POLLIN, 0}, {b->sigfd, POLLIN, 0}};
 		ssize_t n;
 
 		if (now >= deadline) {
@@ -440,7 +406,7 @@ consoleloop(struct boot *b, int fd, int timeout, int idle, struct buf *con)
 		if (pfd[1].revents & POLLIN) {
 			unsigned char sig;
 
-			if (read(sigpipe[0], &sig, 1) == 1)
+			if (read(b->sigfd, &sig, 1) == 1)
 				return sig;
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -473,13 +439,11 @@ costboot(const struct runopts *o, const char *role, int timeout, int idle, struc
 	int fd = -1, rc = -1, sig = 0;
 	pid_t pid;
 
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		err("pipe:");
+	if ((b.sigfd = ossigcatch()) < 0) {
 		free(ready);
 		return -1;
 	}
-	setsignals(onsignal);
-	b.start = monotonic();
+	b.start = osnow();
 	if ((pid = runstart(o, &fd)) > 0) {
 		rc = consoleloop(&b, fd, timeout, idle, &con);
 		if (rc > 0)
@@ -490,9 +454,7 @@ costboot(const struct runopts *o, const char *role, int timeout, int idle, struc
 		kill(pid, SIGTERM);
 		oswait(pid, "qemu");
 	}
-	setsignals(SIG_DFL);
-	close(sigpipe[0]);
-	close(sigpipe[1]);
+	ossigrelease();
 	buffree(&con);
 	free(ready);
 	if (sig)

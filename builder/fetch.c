@@ -450,15 +450,6 @@ struct xfer {
 	int toobig;     /* the body went past max: refused, not retried */
 };
 
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static size_t
 curlwrite(char *p, size_t size, size_t n, void *arg)
 {
@@ -479,7 +470,7 @@ curlprogress(void *arg, curl_off_t total, curl_off_t got, curl_off_t ut, curl_of
 	struct xfer *x = arg;
 	char bar[31];
 	int fill = total > 0 ? (int)(got * 30 / total) : 0, i;
-	double t = now();
+	double t = osnow();
 
 	if (t - x->last < 0.2 || got == 0)
 		return 0;
@@ -575,7 +566,7 @@ download(const struct fetchcfg *cfg, struct want *w, struct sink *s, const char 
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct xfer x = {.s = s, .file = w->file, .max = w->max};
 	CURL *h = curlsetup(cfg, &x, url, errbuf);
-	double deadline = now() + (double)(cfg->timeout > 0 ? cfg->timeout : TIMEOUT);
+	double deadline = osnow() + (double)(cfg->timeout > 0 ? cfg->timeout : TIMEOUT);
 	CURLcode rc;
 	long http = 0;
 	int attempt;
@@ -587,7 +578,7 @@ download(const struct fetchcfg *cfg, struct want *w, struct sink *s, const char 
 	for (attempt = 0;; attempt++) {
 		errbuf[0] = '\0';
 		/* what is left of the bound, rounded up: never 0, which means none */
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(deadline - now()) + 1L);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(deadline - osnow()) + 1L);
 		rc = curl_easy_perform(h);
 		if (x.drawn)
 			fputs("\r\033[K", stderr), x.drawn = 0;
@@ -598,7 +589,7 @@ download(const struct fetchcfg *cfg, struct want *w, struct sink *s, const char 
 			failed(w, url, "cannot write %s: %s", s->tmp, strerror(s->err));
 			break;
 		}
-		if (attempt == RETRIES || x.toobig || !transient(rc, http) || now() + (1 << attempt) >= deadline) {
+		if (attempt == RETRIES || x.toobig || !transient(rc, http) || osnow() + (1 << attempt) >= deadline) {
 			xferfailed(cfg, w, &x, url, rc, errbuf[0] ? errbuf : curl_easy_strerror(rc), attempt > 0);
 			break;
 		}
@@ -848,7 +839,7 @@ aptsource(const struct fetchcfg *cfg, struct want *w, const char *origin, const 
 	                "Acquire::https::Timeout=15", "source", "--download-only", "--only-source",
 	                tty ? "-q=0" : "-qq", spec, NULL};
 	struct buf log = {0};
-	double t0 = now();
+	double t0 = osnow();
 
 	if (!(dir = tempdir(cfg, "debian", &lockfd))) {
 		free(spec);
@@ -870,7 +861,7 @@ aptsource(const struct fetchcfg *cfg, struct want *w, const char *origin, const 
 		else if ((r = adoptfrom(cfg, w, dl)) < 0)
 			failed(w, origin, "apt-get source %s gave no file with sha256 %s", spec, w->sha256);
 		else if (cfg->verbose)
-			note(w, "fetched from Debian in %.1f s", now() - t0);
+			note(w, "fetched from Debian in %.1f s", osnow() - t0);
 	}
 	rmtree(dir);
 	close(lockfd);

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "alloc.h"
 #include "diag.h"
@@ -844,4 +845,58 @@ char *
 ospathfind(const char *name)
 {
 	return ospathfindin(name, getenv("PATH"));
+}
+
+double
+osnow(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int sigpipe[2] = {-1, -1};
+
+static void
+onsignal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	if (write(sigpipe[1], &c, 1) < 0) {
+		/* full: the loop has signals to read already */
+	}
+	errno = saved;
+}
+
+static void
+sethandlers(void (*h)(int))
+{
+	struct sigaction sa = {.sa_handler = h};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int
+ossigcatch(void)
+{
+	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err("pipe:");
+		return -1;
+	}
+	sethandlers(onsignal);
+	return sigpipe[0];
+}
+
+void
+ossigrelease(void)
+{
+	sethandlers(SIG_DFL);
+	close(sigpipe[0]);
+	close(sigpipe[1]);
+	sigpipe[0] = sigpipe[1] = -1;
 }

@@ -113,4 +113,13 @@ char *ospathfindin(const char *name, const char *path);
 /* A TCP port on 127.0.0.1 that nothing listens on: want itself when it is
  * free, else one the kernel picks; -1 on failure (errno set). */
 int osfreeport(int want);
+/* Seconds on the monotonic clock (for durations and deadlines). */
+double osnow(void);
+/* Signals through a self-pipe: from ossigcatch on, SIGINT, SIGTERM and SIGHUP
+ * write their number (one byte) to a pipe whose read end it returns
+ * (close-on-exec, non-blocking) for the caller's poll loop; nothing else
+ * happens in the handler. ossigrelease restores the default handlers and
+ * closes the pipe. ossigcatch returns -1 (reported) when it has no pipe. */
+int ossigcatch(void);
+void ossigrelease(void);
 #endif

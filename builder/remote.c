@@ -65,15 +65,6 @@ enum reply {
 	HDOWN,      /* a transport failure: warned, the remote is off */
 };
 
-static double
-now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static size_t
 onrecv(char *p, size_t size, size_t n, void *arg)
 {
@@ -415,7 +406,7 @@ remotesubst(struct remote *r, const struct store *st, const char *key, const cha
 	struct record rec;
 	struct buf why = {0};
 	char *dir = NULL;
-	double t0 = now();
+	double t0 = osnow();
 	int res = 0;
 
 	if (r->off || getrecord(r, key, &rec, &why) <= 0)
@@ -450,7 +441,7 @@ out:
 	}
 	if (dir && res != 1)
 		rmtree(dir);
-	r->subsecs += now() - t0;
+	r->subsecs += osnow() - t0;
 	buffree(&why);
 	free(dir);
 	return res;
@@ -526,7 +517,7 @@ remotepush(struct remote *r, const struct store *st, const char *key, const char
 	struct record rec;
 	char *path = xasprintf("ac/%s", key), *text = NULL;
 	unsigned long long bytes = 0;
-	double t0 = now();
+	double t0 = osnow();
 	size_t n, nput = 0;
 	int res = -1;
 
@@ -558,7 +549,7 @@ remotepush(struct remote *r, const struct store *st, const char *key, const char
 		        nput == 1 ? "" : "s", (double)bytes / 1048576);
 out:
 	r->nfailed += res < 0;
-	r->pushsecs += now() - t0;
+	r->pushsecs += osnow() - t0;
 	free(text);
 	free(path);
 	return res;
