@@ -84,6 +84,32 @@ grep -q "bad-1.0.tar.gz: entry '.*escape'" "$t/b1" || { cat "$t/b1"; fail "no me
 { [ ! -e "$t/escape" ] && [ ! -e "$t/work/$(uname -m)/escape" ]; } || fail "the escape was written"
 echo "refused archive: exit 3, nothing left in the work directory"
 
+# --- SIGINT during a build: the job's process group is stopped, the run
+# exits by the signal, says nothing partial is left, and the store and the
+# machine keep nothing of it (os.c's self-pipe, build.c's interrupted)
+# a sleep no other run has (this shell's pid in its length): pgrep finds ours
+nap="sleep 1$$"
+recipe nap "exec $nap"
+own
+ustore "$t/store5" build --packages rnap >"$t/i1" 2>&1 &
+pid=$!
+n=0
+until pgrep -fx "$nap" >/dev/null; do
+	n=$((n + 1))
+	[ "$n" -lt 300 ] || { cat "$t/i1"; fail "the nap build never started"; }
+	sleep 0.1
+done
+# the undistro process itself (under setpriv when root: its child)
+upid=$(pgrep -P "$pid" -x undistro || pgrep -x -P "$(pgrep -P "$pid" | head -n 1)" undistro || echo "$pid")
+kill -INT "$upid"
+st=0
+wait "$pid" || st=$?
+[ "$st" -ne 0 ] || { cat "$t/i1"; fail "interrupted build exited 0"; }
+grep -q "^undistro: interrupted; nothing partial is left in the store$" "$t/i1" || { cat "$t/i1"; fail "no interrupted line"; }
+! pgrep -fx "$nap" >/dev/null || fail "the build's sleep outlived the interrupt"
+[ -z "$(ls "$t/store5/pkg" 2>/dev/null)" ] || fail "an entry in the store after an interrupt"
+echo "SIGINT during a build: exit $st, the job stopped, nothing in the store"
+
 # --- a store that cannot be written: the path and the reason
 # big: two incompressible 600 KiB files, so the archive (1.2 MiB) exceeds
 # limits that each file fits in
