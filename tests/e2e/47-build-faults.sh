@@ -4,6 +4,7 @@
 #    second waits for the first (and says so), neither breaks the other;
 #  - a source archive refused while unpacking (a path escape after some good
 #    entries) leaves nothing in the work directory;
+#  - SIGINT during a build stops the job and leaves nothing in the store;
 #  - a store that cannot be written (a full tmpfs when root; a file size
 #    limit, EFBIG, for anyone) fails with exit 4 and a message naming the
 #    path and the system's error, not libarchive's bare "Write error", and
