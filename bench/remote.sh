@@ -30,6 +30,10 @@ while [ $# -gt 0 ]; do
 done
 role=${role:-base}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+# one epoch for both halves: a commit to the tree while the cold half builds
+# would otherwise give the warm half another one (the tree's last commit time)
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$TOP" log -1 --format=%ct 2>/dev/null || echo 946684800)}
+export SOURCE_DATE_EPOCH
 UNDISTRO=$TOP/undistro
 [ -x "$UNDISTRO" ] || make -C "$TOP" undistro >&2
 . "$TOP/tests/e2e/lib.sh"   # davstart: nginx, as nobody when root
