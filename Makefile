@@ -33,7 +33,7 @@ o/libundistro.a: $(LIBOBJ)
 undistro: o/main.o o/libundistro.a
 	$(CC) $(LDFLAGS) -o $@ o/main.o o/libundistro.a $(PKGLIBS)
 
-o/tests/%: tests/unit/%.c o/libundistro.a builder/*.h
+o/tests/%: tests/unit/%.c o/libundistro.a builder/*.h tests/unit/*.h
 	@mkdir -p o/tests
 	$(CC) $(ALLCFLAGS) -Ibuilder -o $@ tests/unit/$*.c o/libundistro.a $(PKGLIBS) -lcmocka
 
@@ -54,7 +54,7 @@ UNITASAN = $(UNITS:tests/unit/%.c=o-asan/tests/%)
 
 units-asan: $(UNITASAN)
 
-o-asan/tests/%: tests/unit/%.c undistro-asan
+o-asan/tests/%: tests/unit/%.c undistro-asan tests/unit/*.h
 	@mkdir -p o-asan/tests
 	clang $(ASANFLAGS) $(CPPFLAGS) $(PKGCFLAGS) -Ibuilder -o $@ tests/unit/$*.c \
 		$$(ls o-asan/*.o | grep -v '/main.o$$') $(PKGLIBS) -lcmocka

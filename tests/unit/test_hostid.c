@@ -22,20 +22,7 @@
 
 static char work[] = "/tmp/test_hostid.XXXXXX";
 
-static char *
-p(const char *rel)
-{
-	return xasprintf("%s/%s", work, rel);
-}
-
-static void
-put(const char *rel, const char *text, mode_t mode)
-{
-	char *path = p(rel);
-
-	assert_int_equal(writeatomic(path, text, strlen(text), mode), 0);
-	free(path);
-}
+#include "files.h"
 
 static int
 setup(void **state)

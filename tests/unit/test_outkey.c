@@ -26,20 +26,7 @@
 
 static char work[] = "/tmp/test_outkey.XXXXXX";
 
-static char *
-p(const char *rel)
-{
-	return xasprintf("%s/%s", work, rel);
-}
-
-static void
-put(const char *rel, const char *text, mode_t mode)
-{
-	char *path = p(rel);
-
-	assert_int_equal(writeatomic(path, text, strlen(text), mode), 0);
-	free(path);
-}
+#include "files.h"
 
 /* The fixture: role r includes role inc, has overlay web and a user with a
  * key file; a plan of two packages. */
