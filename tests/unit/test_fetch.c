@@ -37,37 +37,7 @@ static int port, ncache;
 static struct fetchcfg cfg;
 static struct recipe rec = {.path = "recipes/t.recipe", .name = "t"};
 
-/* stderr into a file, to check the messages. */
-static int savedfd = -1;
-
-static void
-capbegin(void)
-{
-	char *p = xasprintf("%s/stderr", work);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	fflush(stderr);
-	savedfd = dup(2);
-	dup2(fd, 2);
-	close(fd);
-	free(p);
-}
-
-static char *
-capend(void)
-{
-	char *p = xasprintf("%s/stderr", work), *text;
-	size_t n;
-
-	fflush(stderr);
-	dup2(savedfd, 2);
-	close(savedfd);
-	assert_int_equal(readfile(p, &text, &n), 0);
-	fputs(text, stderr);
-	free(p);
-	return text;
-}
+#include "capture.h"
 
 /* Deterministic pseudo-random bytes. */
 static void

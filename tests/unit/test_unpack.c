@@ -24,38 +24,7 @@ static char work[] = "/tmp/test_unpack.XXXXXX";
 static const char *const exts[] = {"tar", "tar.gz", "tar.bz2", "tar.xz", "tar.zst"};
 enum { NEXTS = sizeof(exts) / sizeof(exts[0]) };
 
-/* stderr into a file while unpack() runs, to check its messages. */
-static int savedfd = -1;
-
-static void
-capbegin(void)
-{
-	char *p = xasprintf("%s/stderr", work);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	fflush(stderr);
-	savedfd = dup(2);
-	dup2(fd, 2);
-	close(fd);
-	free(p);
-}
-
-static char *
-capend(void)
-{
-	char *p = xasprintf("%s/stderr", work), *text;
-	size_t n;
-
-	fflush(stderr);
-	dup2(savedfd, 2);
-	close(savedfd);
-	assert_int_equal(readfile(p, &text, &n), 0);
-	fputs(text, stderr);  /* keep it in the test log */
-	unlink(p);
-	free(p);
-	return text;
-}
+#include "capture.h"
 
 /* Every path under work except below skip, with type, size and link count:
  * equal before and after means nothing was created or changed there. */
