@@ -1,6 +1,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <solv/evr.h>
+#include <solv/pool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +37,16 @@ enum {
 /* One file to get into the cache, known by its hash. */
 struct want {
 	const char *file;            /* name for logs, mirrors and by-name/ */
-	const char *sha256;          /* 64 lower-case hex digits */
+	const char *sha256;          /* 64 lower-case hex digits; NULL: not known yet
+	                              * (fetchnew): the first file is taken, its
+	                              * hash into got */
 	const struct loc *loc;       /* where the hash was pinned, for errors */
 	const struct strlist *urls;  /* upstream, or NULL */
 	const char *debian, *debianversion;
 	struct buf why;              /* "  ORIGIN: reason\n" per failed attempt */
 	long long max;               /* refuse a file larger than this (bytes) */
 	int declared;                /* max is the recipe's size, not the default */
+	char got[65];                /* the hash taken, when sha256 was NULL */
 };
 
 /* A file being written into CACHE/tmp, hashed as it is written. While open,
@@ -308,6 +313,10 @@ sinkcommit(const struct fetchcfg *cfg, struct want *w, struct sink *s, const cha
 	int r;
 
 	sha256finalhex(&s->h, hex);
+	if (!w->sha256) {
+		memcpy(w->got, hex, sizeof(w->got));
+		w->sha256 = w->got;
+	}
 	if (strcmp(hex, w->sha256)) {
 		warnat(w->loc, "sha256 mismatch for %s from %s: expected %s, got %s (%llu bytes); the file was deleted",
 		       w->file, origin, w->sha256, hex, s->n);
@@ -382,13 +391,14 @@ trycache(const struct fetchcfg *cfg, const struct want *w, char **path)
 static int
 trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 {
-	char *names[2] = {xasprintf("%s/%s", dir, w->file), xasprintf("%s/sha256/%s", dir, w->sha256)};
+	/* a file whose hash is not known yet is only found by its name */
+	char *names[2] = {xasprintf("%s/%s", dir, w->file), w->sha256 ? xasprintf("%s/sha256/%s", dir, w->sha256) : NULL};
 	char chunk[65536];
 	struct sink s;
 	ssize_t n;
 	int i, fd, found = 0, r = -1;
 
-	for (i = 0; i < 2 && r < 0; i++) {
+	for (i = 0; i < 2 && names[i] && r < 0; i++) {
 		struct stat st;
 
 		/* O_NONBLOCK: a FIFO in a mirror must not hang the fetch */
@@ -432,8 +442,10 @@ trydir(const struct fetchcfg *cfg, struct want *w, const char *dir)
 		}
 		close(fd);
 	}
-	if (!found)
+	if (!found && w->sha256)
 		failed(w, dir, "not in this mirror (neither %s nor sha256/%s)", w->file, w->sha256);
+	else if (!found)
+		failed(w, dir, "not in this mirror (no %s)", w->file);
 	free(names[0]);
 	free(names[1]);
 	return r;
@@ -634,7 +646,7 @@ trymirror(const struct fetchcfg *cfg, struct want *w, const char *m)
 	url = xasprintf("%.*s/%s", (int)n, m, w->file);
 	r = tryurl(cfg, w, url);
 	free(url);
-	if (r < 0) {
+	if (r < 0 && w->sha256) {
 		url = xasprintf("%.*s/sha256/%s", (int)n, m, w->sha256);
 		r = tryurl(cfg, w, url);
 		free(url);
@@ -1246,4 +1258,136 @@ fetchcfgenv(struct fetchcfg *cfg)
 	    envbound("UNDISTRO_FETCH_LOW_SPEED_TIME", &cfg->lowspeedtime) < 0)
 		return -1;
 	return 0;
+}
+
+/* The size of the cached file at path, into *size. */
+static int
+cachedsize(const char *path, long long *size)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		err("cannot stat %s:", path);
+		return -1;
+	}
+	*size = (long long)st.st_size;
+	return 0;
+}
+
+int
+fetchnew(const struct fetchcfg *cfg, const char *from, const char *file, char hex[65], long long *size,
+         char **path)
+{
+	struct loc at = {from, 0, 0};
+	struct want w = {.file = file, .loc = &at};
+	const char *slash = strrchr(from, '/');
+	char *dir = NULL;
+	struct stat st;
+	size_t i;
+	int r = -1;
+
+	*path = NULL;
+	w.max = cfg->maxsize > 0 ? cfg->maxsize : MAXSIZE;
+	if (!file || !*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, "..")) {
+		err("%s: no file name to keep it under: name one", from);
+		return -1;
+	}
+	if (cacheprepare(cfg) < 0)
+		return -1;
+	if (!strstr(from, "://")) {
+		/* a local file: read as a mirror directory's would be */
+		if (stat(from, &st) < 0) {
+			err("cannot read %s:", from);
+			return -1;
+		}
+		dir = slash ? xstrndup(from, (size_t)(slash - from) + (slash == from)) : xstrdup(".");
+		r = trydir(cfg, &w, dir);
+	} else if (cfg->offline) {
+		err("%s: fetching is offline", from);
+	} else {
+		for (i = 0; i < cfg->nmirrors && r < 0; i++)
+			r = trymirror(cfg, &w, cfg->mirrors[i]);
+		if (r < 0)
+			r = tryurl(cfg, &w, from);
+	}
+	if (r < 0) {
+		err("cannot fetch %s:%s", from, w.why.n ? w.why.p : "");
+	} else {
+		memcpy(hex, w.got, 65);
+		*path = cachepath(cfg, "sha256", hex);
+		r = cachedsize(*path, size);
+	}
+	buffree(&w.why);
+	free(dir);
+	return r;
+}
+
+/* Nonzero when name is the upstream tarball of a Debian source package:
+ * NAME_VERSION.orig.tar.EXT (not a signature, not an orig-COMPONENT), or a
+ * native package's NAME_VERSION.tar.EXT. */
+static int
+origtarball(const char *name)
+{
+	const char *t = strstr(name, ".tar.");
+
+	if (!t || strstr(t, ".asc") || strstr(name, ".debian.tar."))
+		return 0;
+	return (size_t)(t - name) > 5 && !strncmp(t - 5, ".orig", 5) ? 1 : !strstr(name, ".orig");
+}
+
+int
+fetchdebiansrc(const struct fetchcfg *cfg, const char *pkg, const char *version, struct fetchdeb *out)
+{
+	struct loc at = {pkg, 0, 0};
+	struct arena a = {0};
+	struct srcfile *v;
+	struct want w = {.loc = &at, .debian = pkg};
+	Pool *pool;
+	size_t n, i;
+	const struct srcfile *best = NULL;
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (showsrc(&a, pkg, &v, &n) < 0) {
+		err("`apt-cache showsrc %s` lists nothing: no such Debian source package, or no deb-src entries "
+		    "(ci/install-deps adds them)", pkg);
+		arenafree(&a);
+		return -1;
+	}
+	/* the newest offered version by Debian's rules (libsolv's), or the pinned one */
+	pool = pool_create();
+	pool_setdisttype(pool, DISTTYPE_DEB);
+	for (i = 0; i < n; i++) {
+		if (!origtarball(v[i].name) || (version && strcmp(v[i].version, version)))
+			continue;
+		if (!best || pool_evrcmp_str(pool, v[i].version, best->version, EVRCMP_COMPARE) > 0)
+			best = &v[i];
+	}
+	pool_free(pool);
+	if (!best) {
+		struct buf vers = {0};
+
+		srcversions(v, n, &vers);
+		if (version)
+			err("Debian source package %s has no version %s with an upstream tarball; offered: %s", pkg,
+			    version, vers.p);
+		else
+			err("Debian source package %s offers no upstream tarball (versions: %s)", pkg, vers.p);
+		buffree(&vers);
+		arenafree(&a);
+		return -1;
+	}
+	w.file = best->name;
+	w.sha256 = best->sha256;
+	w.debianversion = best->version;
+	w.max = cfg->maxsize > 0 ? cfg->maxsize : MAXSIZE;
+	if (fetchwant(cfg, &w, &out->path) == 0 && cachedsize(out->path, &out->size) == 0) {
+		out->file = xstrdup(best->name);
+		out->version = xstrdup(best->version);
+		memcpy(out->sha256, best->sha256, 65);
+		r = 0;
+	}
+	buffree(&w.why);
+	arenafree(&a);
+	return r;
 }

@@ -83,4 +83,25 @@ int fetchrecipes(const struct fetchcfg *, const struct recipe *const *, size_t n
  * debian/<p->file> in it, checked against p->sha256, is stored as
  * CACHE/sha256/HEX; *path receives that name (malloc'd). */
 int fetchdebianfile(const struct fetchcfg *, const struct source *src, const struct patch *p, char **path);
+/* Get a file whose hash is not known yet into the cache (`undistro recipe
+ * new`): from is an http(s), ftp or file URL, tried after the mirrors (as
+ * PREFIX/file only: there is no hash to look up), or a local file's path;
+ * file is its name in mirrors and CACHE/by-name/. It is hashed while it is
+ * written and enters the cache under that hash, bounded by cfg->maxsize;
+ * hex receives the hash, *size the bytes, *path the cached file (malloc'd).
+ * Returns 0, or -1 after reporting every attempt. */
+int fetchnew(const struct fetchcfg *, const char *from, const char *file, char hex[65], long long *size,
+             char **path);
+/* What fetchdebiansrc got (strings malloc'd). */
+struct fetchdeb {
+	char *file;       /* the upstream tarball's name: NAME_VERSION.orig.tar.EXT */
+	char *version;    /* the Debian version that carries it */
+	char sha256[65];
+	long long size;
+	char *path;       /* the cached file */
+};
+/* The upstream tarball of Debian source package pkg, of version (as
+ * `apt-cache showsrc` spells it) or else of the newest version offered
+ * (Debian's ordering), into the cache through the Debian backend. */
+int fetchdebiansrc(const struct fetchcfg *, const char *pkg, const char *version, struct fetchdeb *);
 #endif
