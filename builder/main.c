@@ -11,7 +11,7 @@
 
 static const struct cmd *const cmds[] = {
 	&cmd_build, &cmd_run, &cmd_cost, &cmd_diff, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
-	&cmd_key, &cmd_gc,
+	&cmd_key, &cmd_gc, &cmd_recipe,
 };
 
 enum { NCMDS = sizeof(cmds) / sizeof(cmds[0]) };

@@ -235,13 +235,14 @@ osremove(const char *path)
 	return fsyncdir(path);
 }
 
-int
-writeatomic(const char *path, const void *data, size_t n, mode_t mode)
+/* Write n bytes to a temporary file beside path; its fd, or -1 (reported,
+ * nothing left). */
+static int
+writetemp(const char *path, const void *data, size_t n, char **tmp)
 {
 	const char *p = data;
-	char *tmp;
 	ssize_t w;
-	int fd = opentemp(path, &tmp);
+	int fd = opentemp(path, tmp);
 
 	if (fd < 0)
 		return -1;
@@ -250,16 +251,52 @@ writeatomic(const char *path, const void *data, size_t n, mode_t mode)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			err("write %s:", tmp);
+			err("write %s:", *tmp);
 			close(fd);
-			unlink(tmp);
-			free(tmp);
+			unlink(*tmp);
+			free(*tmp);
 			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
-	return committemp(fd, tmp, path, mode);
+	return fd;
+}
+
+int
+writeatomic(const char *path, const void *data, size_t n, mode_t mode)
+{
+	char *tmp;
+	int fd = writetemp(path, data, n, &tmp);
+
+	return fd < 0 ? -1 : committemp(fd, tmp, path, mode);
+}
+
+int
+writenew(const char *path, const void *data, size_t n, mode_t mode)
+{
+	char *tmp;
+	int fd = writetemp(path, data, n, &tmp), r = -1, e = 0;
+
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, mode) < 0)
+		err("chmod %s:", tmp);
+	else if (fsync(fd) < 0)
+		err("fsync %s:", tmp);
+	/* link, unlike rename, fails when path exists: no window in which
+	 * another writer's file could be replaced */
+	else if (link(tmp, path) < 0)
+		e = errno;
+	else
+		r = fsyncdir(path);
+	if (e && e != EEXIST)
+		err("cannot create %s: %s", path, strerror(e));
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return r;
 }
 
 int

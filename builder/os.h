@@ -29,6 +29,9 @@ int osruncapturequiet(char *const argv[], char *const env[], struct buf *out);
 /* Write n bytes to path atomically: a temporary name beside it, fsync,
  * rename, fsync of the directory. Nothing is left under path on failure. */
 int writeatomic(const char *path, const void *data, size_t n, mode_t mode);
+/* Like writeatomic, but never replaces an existing path: -1 with errno
+ * EEXIST, not reported, when path exists (link(), so atomically). */
+int writenew(const char *path, const void *data, size_t n, mode_t mode);
 /* Open a temporary file beside path for writing (mode 0600 until finished);
  * *tmp receives its name (malloc'd). Returns the fd or -1. */
 int opentemp(const char *path, char **tmp);
