@@ -201,10 +201,13 @@ static int
 selfcheck(const struct newrun *n, const struct buf *text)
 {
 	struct arena a = {0};
-	const char *shown = n->dest ? n->dest : "<stdout>";
-	struct recipe *r = recipeparse(&a, shown, ".", text->p, text->n);
+	/* the parser wants the file named after the package: -o's may not be */
+	char *own = xasprintf("%s.recipe", n->name);
+	const char *base = n->dest ? strrchr(n->dest, '/') ? strrchr(n->dest, '/') + 1 : n->dest : "";
+	struct recipe *r = recipeparse(&a, strcmp(base, own) ? own : n->dest, ".", text->p, text->n);
 
 	arenafree(&a);
+	free(own);
 	if (!r)
 		err("the drafted recipe is not valid (above); nothing written: pass --name, --version, or fetch from a "
 		    "URL whose file name is plain");

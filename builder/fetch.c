@@ -1379,7 +1379,10 @@ fetchdebiansrc(const struct fetchcfg *cfg, const char *pkg, const char *version,
 	}
 	w.file = best->name;
 	w.sha256 = best->sha256;
-	w.debianversion = best->version;
+	/* unpinned, the backend picks among the versions carrying this file
+	 * as a build of the drafted recipe would (a security update's files
+	 * may be missing from a mirror that has the release's) */
+	w.debianversion = version;
 	w.max = cfg->maxsize > 0 ? cfg->maxsize : MAXSIZE;
 	if (fetchwant(cfg, &w, &out->path) == 0 && cachedsize(out->path, &out->size) == 0) {
 		out->file = xstrdup(best->name);
