@@ -58,17 +58,17 @@ split(const char *s, size_t n, char **name, char **version)
 		else if ((s[i + 1] == 'v' || s[i + 1] == 'V') && i + 2 < n && isdigit((unsigned char)s[i + 2]))
 			cut = i, vstart = i + 2;
 	}
-	/* go1.20.5, tzcode2023c: letters, then the version */
-	for (i = 0; !cut && i < n && isalpha((unsigned char)s[i]); i++)
-		;
-	if (!cut && i > 0 && i < n && isdigit((unsigned char)s[i]))
-		cut = i, vstart = i;
 	/* 1.2.3.tar.gz, v1.2.tar.gz (a forge's tag archive): a version alone */
 	if (!cut && n && (isdigit((unsigned char)s[0]) || ((s[0] == 'v' || s[0] == 'V') && n > 1 &&
 	                                                   isdigit((unsigned char)s[1])))) {
 		*version = xstrndup(s + (isdigit((unsigned char)s[0]) ? 0 : 1), n - !isdigit((unsigned char)s[0]));
 		return;
 	}
+	/* go1.20.5, tzcode2023c: letters, then the version */
+	for (i = 0; !cut && i < n && isalpha((unsigned char)s[i]); i++)
+		;
+	if (!cut && i > 0 && i < n && isdigit((unsigned char)s[i]))
+		cut = i, vstart = i;
 	if (!cut) {
 		*name = n ? xstrndup(s, n) : NULL;
 		return;
