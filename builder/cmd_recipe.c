@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "alloc.h"
 #include "cmd.h"
 #include "diag.h"
@@ -43,7 +44,9 @@ static const struct cmd cmd_recipe_new = {
 struct newrun {
 	const char *from, *name, *version, *out;
 	int tostdout, force;
-	char *file, *guessname, *guessversion, *dest, *workdir;
+	char *file, *guessname, *guessversion, *dest;
+	char *workdir;                 /* scratch under the work directory */
+	int lockfd;                    /* holds workdir's lock (ostempdir) */
 	char *debpkg, *debversion;     /* from debian:PKG[=VERSION] */
 	struct fetchcfg fc;
 	char sha256[65];
@@ -136,18 +139,10 @@ inspect(struct newrun *n, struct draft *d)
 	struct stat st;
 	int r = -1;
 
-	if (mkdirp(base, 0755) < 0) {
-		free(base);
-		return EXIT_SYSTEM;
-	}
-	n->workdir = xasprintf("%s/recipe-new.XXXXXX", base);
+	n->lockfd = ostempdir(base, "recipe-new", &n->workdir);
 	free(base);
-	if (!mkdtemp(n->workdir)) {
-		err("cannot create a directory like %s:", n->workdir);
-		free(n->workdir);
-		n->workdir = NULL;
+	if (n->lockfd < 0)
 		return EXIT_SYSTEM;
-	}
 	src = xasprintf("%s/src", n->workdir);
 	/* unstripped, then stripped here as unpack would: a tree without a
 	 * single top-level directory needs `strip = no`, which the draft says */
@@ -280,7 +275,7 @@ recipenew(int argc, char **argv, const struct opts *o)
 		{NULL, 0, 0},
 	};
 	struct cmdargs a = {.cmd = &cmd_recipe_new, .opts = opts, .argc = argc, .argv = argv};
-	struct newrun n = {0};
+	struct newrun n = {.lockfd = -1};
 	int c, rc = EXIT_INPUT;
 
 	while ((c = cmdnext(&a)) > 0) {
@@ -342,6 +337,8 @@ recipenew(int argc, char **argv, const struct opts *o)
 out:
 	if (n.workdir)
 		rmtree(n.workdir);
+	if (n.lockfd >= 0)
+		close(n.lockfd);
 	free(n.workdir);
 	free(n.file);
 	free(n.guessname);

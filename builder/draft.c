@@ -401,17 +401,29 @@ draftsteps(struct buf *b, const struct draft *d)
 	bufprintf(b, "%sEOF\n\ninstall <<EOF\n%sEOF\n", steps[i].build, steps[i].install);
 }
 
+/* s in a comment line: printable ASCII only, so that a hostile file name
+ * (the archive's, or one inside it) cannot end the line and add a key. */
+static void
+commenttext(struct buf *b, const char *s)
+{
+	for (; *s; s++)
+		bufaddc(b, *s >= ' ' && *s <= '~' ? *s : '?');
+}
+
 void
 draftrecipe(struct buf *b, const struct draft *d)
 {
-	bufprintf(b, "# %s: drafted by `undistro recipe new` from %s.\n"
-	             "# Check every value under a FILL line, then remove those lines.\n", d->name, d->from);
+	bufprintf(b, "# %s: drafted by `undistro recipe new` from ", d->name);
+	commenttext(b, d->from);
+	bufadds(b, ".\n# Check every value under a FILL line, then remove those lines.\n");
 	bufprintf(b, "name     = %s\nversion  = %s\nrelease  = 1\n", d->name, d->version);
 	fill(b, "what the package is, in one line");
 	bufprintf(b, "desc     = %s (FILL: describe it)\n", d->name);
 	fill(b, "the project's home page: homepage = https://...");
 	if (d->license) {
-		bufprintf(b, "# FILL: check: guessed from the text of %s%s\nlicense  = %s\n", d->licensewhy,
+		bufadds(b, "# FILL: check: guessed from the text of ");
+		commenttext(b, d->licensewhy);
+		bufprintf(b, "%s\nlicense  = %s\n",
 		          strstr(d->license, "GPL") ? "; -or-later when the sources say \"or any later version\"" : "",
 		          d->license);
 	} else {

@@ -937,3 +937,58 @@ ossigrelease(void)
 	close(sigpipe[1]);
 	sigpipe[0] = sigpipe[1] = -1;
 }
+
+/* Remove dir/prefix.* that no live run holds locked. */
+static void
+sweeptemps(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t k = strlen(prefix);
+
+	while (d && (e = readdir(d))) {
+		char *p;
+		int fd;
+
+		if (strncmp(e->d_name, prefix, k) || e->d_name[k] != '.')
+			continue;
+		p = xasprintf("%s/%s", dir, e->d_name);
+		fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			rmtree(p);
+		if (fd >= 0)
+			close(fd);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+}
+
+int
+ostempdir(const char *dir, const char *prefix, char **path)
+{
+	int fd;
+
+	if (mkdirp(dir, 0755) < 0)
+		return -1;
+	sweeptemps(dir, prefix);
+	*path = xasprintf("%s/%s.XXXXXX", dir, prefix);
+	if (!mkdtemp(*path)) {
+		err("cannot create a directory like %s:", *path);
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	/* a sweeper that opened it first holds the lock: it is gone, or going */
+	fd = open(*path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err("cannot lock %s:", *path);
+		if (fd >= 0)
+			close(fd);
+		rmdir(*path);
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	return fd;
+}

@@ -52,6 +52,11 @@ int readquiet(const char *path, char **data, size_t *n);
  * (which may be NULL: the message names path). */
 struct loc;
 int readregular(const char *path, size_t max, const struct loc *at, char **data, size_t *n);
+/* A fresh directory dir/prefix.XXXXXX (dir made when missing) for one run's
+ * scratch work, flocked through the returned fd until it is closed; first
+ * removes every dir/prefix.* no live run holds, as a killed run leaves them.
+ * *path receives its name (malloc'd). Returns the fd, or -1 (reported). */
+int ostempdir(const char *dir, const char *prefix, char **path);
 /* mkdir -p. */
 int mkdirp(const char *path, mode_t mode);
 /* rm -rf; a missing path is not an error. */

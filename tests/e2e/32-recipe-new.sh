@@ -4,11 +4,13 @@
 # a cmake, a meson and a plain-make project, and one with configure.ac only.
 # Each written recipe passes `undistro check`, pins the file's sha256 and
 # size, and has the guessed name, version, build system and license; an
-# existing recipe is not replaced without --force; -o and --stdout; a name
+# existing recipe is not replaced without --force; -o and --stdout; an
+# archive without a top-level directory gets `strip = no`; a name
 # that cannot be guessed, a missing file, a 404 and usage errors get their
 # exit codes; a hostile archive (path traversal) is refused with the entry
 # named, nothing written, nothing left in the work directory, the cache's
-# tmp/ or beside the recipes. As nobody when root.
+# tmp/ or beside the recipes (a killed run's scratch directory is swept).
+# As nobody when root.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/synth.sh"
@@ -123,6 +125,11 @@ u recipe new --stdout --name cm2 "$url/cm-2.1.tar.xz" >"$t/stdout" 2>"$t/err" ||
 grep -qx "name     = cm2" "$t/stdout" || fail "--stdout: no recipe on stdout"
 [ ! -e "$r/cm2.recipe" ] || fail "--stdout wrote a file"
 
+# No single top-level directory: strip = no, and the build system still found.
+u recipe new --stdout --version 1 "$url/project.tar.gz" >"$t/stdout" 2>"$t/err" || { cat "$t/err"; fail "no top"; }
+grep -qx "	strip  = no" "$t/stdout" || fail "an archive without a top-level directory: no strip = no"
+grep -qx "# build-system = make" "$t/stdout" || fail "an archive without a top-level directory: build system"
+
 # Errors: what cannot be guessed, usage, fetch failures.
 st=0
 u recipe new "$url/project.tar.gz" 2>"$t/err" || st=$?
@@ -149,7 +156,10 @@ st=0
 u recipe new "$t/nothere-1.0.tar.gz" 2>"$t/err" || st=$?
 [ "$st" = 1 ] || { cat "$t/err"; fail "a missing file: exit $st, not 1"; }
 
-# A hostile archive: refused, entry named; nothing written or left behind.
+# A hostile archive: refused, entry named; nothing written or left behind
+# (and what a killed run left in the work directory is swept).
+mkdir -p "$t/work/recipe-new.killed/src"
+own
 st=0
 u recipe new "$url/evil-1.0.tar.gz" 2>"$t/err" || st=$?
 [ "$st" = 1 ] || { cat "$t/err"; fail "a hostile archive: exit $st, not 1"; }

@@ -300,6 +300,29 @@ test_recipe(void **state)
 	}
 }
 
+/* File names go into comment lines: a newline in one cannot add a key. */
+static void
+test_recipehostilenames(void **state)
+{
+	struct draft d = {
+		.name = "x", .version = "1", .from = "x-1.tar.gz\nname = evil", .url = "https://example.org/x-1.tar.gz",
+		.file = "x-1.tar.gz", .sha256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
+		.size = 1, .strip = 1, .bs = {.sys = BS_MAKE, .why = "Makefile"},
+		.license = "MIT", .licensewhy = "COPYING\ndepends = evil",
+	};
+	struct buf b = {0};
+	struct arena a = {0};
+
+	(void)state;
+	draftrecipe(&b, &d);
+	assert_non_null(recipeparse(&a, "recipes/x.recipe", "recipes", b.p, b.n));
+	assert_null(strstr(b.p, "\nname = evil"));
+	assert_null(strstr(b.p, "\ndepends = evil"));
+	assert_non_null(strstr(b.p, "COPYING?depends = evil"));
+	arenafree(&a);
+	buffree(&b);
+}
+
 int
 main(void)
 {
@@ -310,6 +333,7 @@ main(void)
 		cmocka_unit_test(test_license),
 		cmocka_unit_test(test_licensetwo),
 		cmocka_unit_test(test_recipe),
+		cmocka_unit_test(test_recipehostilenames),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
