@@ -5,7 +5,8 @@
 # Each written recipe passes `undistro check`, pins the file's sha256 and
 # size, and has the guessed name, version, build system and license; an
 # existing recipe is not replaced without --force; -o and --stdout; an
-# archive without a top-level directory gets `strip = no`; a name
+# archive without a top-level directory gets `strip = no`; the make and
+# autotools drafts build (with the host's toolchain); a name
 # that cannot be guessed, a missing file, a 404 and usage errors get their
 # exit codes; a hostile archive (path traversal) is refused with the entry
 # named, nothing written, nothing left in the work directory, the cache's
@@ -23,16 +24,44 @@ mkdir -p "$srv" "$p"
 # The projects, each with the marker files of its build system.
 mkdir -p "$p/hello-auto-1.0" "$p/cm-2.1" "$p/ms-0.3" "$p/mk-v4.2" "$p/ac-0.9"
 printf 'AC_INIT([hello],[1.0])\nAC_OUTPUT([Makefile])\n' >"$p/hello-auto-1.0/configure.ac"
-printf '#!/bin/sh\necho configured\n' >"$p/hello-auto-1.0/configure"
+# a stand-in for autoconf's configure: it takes what the draft passes, and
+# refuses anything else
+cat >"$p/hello-auto-1.0/configure" <<'EOF'
+#!/bin/sh
+set -eu
+prefix=/usr/local cc=cc build= host=
+for a; do
+	case $a in
+	--build=*) build=${a#*=} ;;
+	--host=*) host=${a#*=} ;;
+	--prefix=*) prefix=${a#*=} ;;
+	CC=*) cc=${a#*=} ;;
+	AR=* | RANLIB=* | STRIP=* | CFLAGS=* | LDFLAGS=*) ;;
+	*) echo "configure: unknown option $a" >&2; exit 1 ;;
+	esac
+done
+[ -n "$build" ] && [ -n "$host" ] || { echo "configure: no --build or --host" >&2; exit 1; }
+src=$(cd "$(dirname "$0")" && pwd)
+printf 'all:\n\t%s -o hello %s/hello.c\ninstall:\n\tmkdir -p $(DESTDIR)%s/bin\n\tcp hello $(DESTDIR)%s/bin/\n' \
+	"$cc" "$src" "$prefix" "$prefix" >Makefile
+EOF
 chmod 755 "$p/hello-auto-1.0/configure"
+echo 'int main(void) { return 0; }' >"$p/hello-auto-1.0/hello.c"
 printf 'all:\n' >"$p/hello-auto-1.0/Makefile.in"
 printf '\t\t    GNU GENERAL PUBLIC LICENSE\n\t\t       Version 2, June 1991\n' >"$p/hello-auto-1.0/COPYING"
 printf 'cmake_minimum_required(VERSION 3.13)\nproject(cm C)\n' >"$p/cm-2.1/CMakeLists.txt"
 printf 'Copyright (c) 2026 Someone\n\nPermission is hereby granted, free of charge, to any person\n' >"$p/cm-2.1/LICENSE"
 printf "project('ms', 'c')\n" >"$p/ms-0.3/meson.build"
 printf '    Apache License\n    Version 2.0, January 2004\n' >"$p/ms-0.3/LICENSE"
-# shellcheck disable=SC2016 # make's $(CC), not the shell's
-printf 'all:\n\t$(CC) -o hello hello.c\n' >"$p/mk-v4.2/Makefile"
+cat >"$p/mk-v4.2/Makefile" <<'EOF'
+PREFIX = /usr/local
+all: hello
+hello: hello.c
+	$(CC) $(CFLAGS) -o hello hello.c
+install: hello
+	mkdir -p $(DESTDIR)$(PREFIX)/bin
+	cp hello $(DESTDIR)$(PREFIX)/bin/
+EOF
 echo 'int main(void) { return 0; }' >"$p/mk-v4.2/hello.c"
 printf 'AC_INIT([ac],[0.9])\n' >"$p/ac-0.9/configure.ac"
 tar -C "$p" -czf "$srv/hello-auto-1.0.tar.gz" hello-auto-1.0
@@ -107,6 +136,24 @@ new "$url/ac-0.9.tar.gz" ac autotools LicenseRef-FILL
 grep -q 'autoreconf -fi' "$r/ac.recipe" || fail "ac: configure.ac only, and no autoreconf"
 # the cache holds the files by hash
 [ -f "$t/cache/sha256/$(sha256sum "$srv/cm-2.1.tar.xz" | cut -d' ' -f1)" ] || fail "cm-2.1.tar.xz not in the cache"
+
+# The drafted steps run: the make and autotools drafts build and install
+# their programs in the sandbox. A musl toolchain would cost this test the
+# musl and linux-headers builds, so the drafts are built with the host's
+# (toolchain = host, no musl dependencies): the steps, not the toolchain,
+# are under test.
+for rec in mkpkg hello-auto; do
+	sed -e '/^depends  = musl$/d' -e '/^build-depends = /d' -e 's/^release  = 1$/release  = 1\ntoolchain = host/' \
+		"$r/$rec.recipe" >"$t/host.recipe"
+	cp "$t/host.recipe" "$r/$rec.recipe"
+done
+own
+u build --packages mkpkg hello-auto >"$t/build" 2>&1 || { cat "$t/build"; fail "the drafted recipes do not build"; }
+for rec in mkpkg hello-auto; do
+	grep -q "^undistro: built $rec in" "$t/build" || { cat "$t/build"; fail "$rec not built"; }
+done
+[ "$(grep -l '^f 0755 [0-9]* [0-9a-f]* usr/bin/hello$' "$t"/store/pkg/*/manifest | wc -l)" = 2 ] ||
+	{ cat "$t"/store/pkg/*/manifest; fail "the drafted recipes did not install usr/bin/hello"; }
 
 # An existing recipe is kept, without --force.
 cp "$r/cm.recipe" "$t/cm.before"
