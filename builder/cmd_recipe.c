@@ -79,16 +79,20 @@ pickname(struct newrun *n)
 		n->name = n->guessname;
 	if (!n->version)
 		n->version = n->guessversion;
-	if (!n->name || !namevalid(n->name)) {
-		err("%s: %s%s%s is no package name (lower-case letters, digits and '+._-', at most 64): pass --name NAME",
-		    n->file, n->name ? "'" : "", n->name ? n->name : "the file name gives none, and nothing",
-		    n->name ? "'" : "");
+	if (!n->name) {
+		err("%s: the file name holds no package name: pass --name NAME", n->file);
+		bad = 1;
+	} else if (!namevalid(n->name)) {
+		err("%s: '%s' is no package name (lower-case letters, digits and '+._-', at most 64): pass --name NAME",
+		    n->file, n->name);
 		bad = 1;
 	}
-	if (!n->version || !versionvalid(n->version)) {
-		err("%s: %s%s%s is no version (a digit, then letters, digits and '.+~_'): pass --version V", n->file,
-		    n->version ? "'" : "", n->version ? n->version : "the file name gives none, and nothing",
-		    n->version ? "'" : "");
+	if (!n->version) {
+		err("%s: the file name holds no version: pass --version V", n->file);
+		bad = 1;
+	} else if (!versionvalid(n->version)) {
+		err("%s: '%s' is no version (a digit, then letters, digits and '.+~_'): pass --version V", n->file,
+		    n->version);
 		bad = 1;
 	}
 	return bad ? -1 : 0;

@@ -285,9 +285,12 @@ test_recipe(void **state)
 			assert_int_equal(r->sources[0].strip, !variant);
 			assert_non_null(strstr(b.p, "# FILL: "));
 			if (all[i] != BS_NONE) {
-				char *line = xasprintf("\n# build-system = %s\n", buildsysname(all[i]));
+				/* a comment above the steps, or the key (DRAFT_BUILD_SYSTEM_KEY) */
+				char *line = xasprintf("build-system = %s\n", buildsysname(all[i]));
+				const char *at = strstr(b.p, line);
 
-				assert_non_null(strstr(b.p, line));
+				assert_non_null(at);
+				assert_true(at[-1] == '\n' || (at[-1] == ' ' && at[-2] == '#' && at[-3] == '\n'));
 				free(line);
 			}
 			if (d.bs.autoreconf)
