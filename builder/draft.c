@@ -381,12 +381,16 @@ draftsteps(struct buf *b, const struct draft *d)
 	}
 	bufprintf(b, "# guessed from %s at the top of the source tree\n", d->bs.why);
 	if (d->bs.sys == BS_KCONFIG)
-		fill(b, "the configuration: defconfig, or a fragment beside the recipe merged into it");
+		fill(b, "the configuration: defconfig, or fragments beside the recipe merged into a base");
 	if (DRAFT_BUILD_SYSTEM_KEY) {
+		/* the helper's steps; only a tree without configure needs one first */
 		bufprintf(b, "build-system = %s\n", name);
 		if (d->bs.autoreconf)
-			fill(b, "only configure.ac: the helper's configure needs `autoreconf -fi` first (tools = autoreconf, "
-			     "autoconf, automake)");
+			bufadds(b, "tools = autoreconf, autoconf, automake, libtoolize\n\nbuild <<EOF\n"
+			           "# the tarball has configure.ac but no configure: make it\n"
+			           "(cd \"$SRC\" && autoreconf -fi)\n"
+			           ". \"$STAGE2/build-system/autotools\"\n"
+			           "autotools_build\nEOF\n");
 		return;
 	}
 	bufprintf(b, "# build-system = %s\n", name);
