@@ -39,7 +39,7 @@ static const char *const sysfilescommands[] = {
 #define LIBDIR "usr/lib/undistro/"
 static const char *const sysfilesboot[] = {
 	LIBDIR "rc", LIBDIR "wait", LIBDIR "network", LIBDIR "dhcp", LIBDIR "shutdown", LIBDIR "firstboot",
-	LIBDIR "cost", NULL,
+	LIBDIR "cost", LIBDIR "netwait", NULL,
 };
 
 /* The fw_cfg entry of `undistro cost` (cost.h): when qemu offers it, the ready

@@ -36,7 +36,7 @@ license = MIT
 toolchain = host
 install <<END
 mkdir -p "$DESTDIR/usr/lib/undistro" "$DESTDIR/bin"
-for f in rc wait network dhcp shutdown firstboot cost; do
+for f in rc wait network dhcp shutdown firstboot cost netwait; do
 	echo '#!/bin/sh' >"$DESTDIR/usr/lib/undistro/$f"
 	chmod 755 "$DESTDIR/usr/lib/undistro/$f"
 done

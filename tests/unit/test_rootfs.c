@@ -30,7 +30,7 @@
 static char dir[] = "/tmp/test_rootfs.XXXXXX";
 static struct arena a;
 static struct store st;
-static const char *const initfiles[] = {"rc", "wait", "network", "dhcp", "shutdown", "firstboot", "cost"};
+static const char *const initfiles[] = {"rc", "wait", "network", "dhcp", "shutdown", "firstboot", "cost", "netwait"};
 static char *elfpath;              /* an unstripped ELF compiled by setup */
 static unsigned long long elfsize;
 
