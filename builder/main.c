@@ -10,7 +10,7 @@
 #include "target.h"
 
 static const struct cmd *const cmds[] = {
-	&cmd_build, &cmd_run, &cmd_cost, &cmd_diff, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
+	&cmd_build, &cmd_watch, &cmd_run, &cmd_cost, &cmd_diff, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
 	&cmd_key, &cmd_gc,
 };
 
