@@ -76,7 +76,7 @@ pipelineopen(struct pipeline *p, const char *role)
 	p->fc.cache = p->cache;
 	p->fc.offline = p->offline;
 	if (fetchcfgenv(&p->fc) < 0)
-		return -1;
+		return EXIT_SYSTEM;
 	p->st.dir = pipelinestore(p->store, p->fc.cache);
 	/* per target: two architectures' builds of one package never share a
 	 * work directory, a log or an output directory (README: layout) */
@@ -103,6 +103,14 @@ pipelineopen(struct pipeline *p, const char *role)
 void
 pipelineclose(struct pipeline *p)
 {
+	/* fetchcfgenv's: the cache unless --cache gave it, the environment's
+	 * mirrors (the pipeline sets none itself) */
+	if (p->fc.cache != p->cache)
+		free((char *)p->fc.cache);
+	for (size_t i = 0; i < p->fc.nmirrors; i++)
+		free((char *)p->fc.mirrors[i]);
+	free((void *)p->fc.mirrors);
+	p->fc = (struct fetchcfg){0};
 	storeclose(&p->st);
 	free(p->outdir);
 	free(p->work);
