@@ -159,7 +159,9 @@ u build r >/dev/null 2>&1 || fail "build r"
 if [ -x "${UNDISTRO_ASAN:-}" ]; then
 	UNDISTRO=$UNDISTRO_ASAN ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 u watch --cycles 100 r >"$t/asan.out" 2>&1 ||
 		{ tail -40 "$t/asan.out"; fail "100 cycles under ASan"; }
-	[ "$(grep -c '^undistro: watch: up to date' "$t/asan.out")" = 100 ] || { tail "$t/asan.out"; fail "not 100 cycles"; }
+	# the first redoes the outputs: the output key names the executable
+	[ "$(grep -c '^undistro: watch: \(up to date\|rebuilt rootfs images\)' "$t/asan.out")" = 100 ] ||
+		{ tail "$t/asan.out"; fail "not 100 good cycles"; }
 	echo "ASan: 100 cycles, no leak"
 fi
 # shellcheck disable=SC2086 # $as is empty or a command with arguments
