@@ -247,6 +247,7 @@ run(int argc, char **argv, const struct opts *o)
 	int c, rc;
 
 	s.p.opts = o;
+	s.p.watching = 1;
 	while ((c = cmdnext(&a)) > 0) {
 		switch (c) {
 		case 'o': s.p.out = a.val; break;

@@ -161,7 +161,7 @@ pipelineassemble(struct pipeline *p)
 	free(commit);
 	p->redone = 0;
 	if (keyed && !p->force && outkeyuptodate(p->outdir, hex)) {
-		if (!quiet)
+		if (!p->watching)
 			fprintf(stderr, "undistro: %s is up to date\n", p->outdir);
 		rc = EXIT_OK;
 	} else if (outkeyclear(p->outdir) < 0) {

@@ -28,6 +28,8 @@ struct pipeline {
 	const char *remote;                /* a remote store's URL (remote.h), or NULL */
 	const char *trusted, *signkey;     /* its trusted-keys file; the signing key */
 	int push;                          /* push to it after the build stage */
+	int watching;                      /* undistro watch: its status line
+	                                    * replaces "OUT is up to date" */
 	struct remote *rm;                 /* opened by pipelinerun, or NULL */
 	/* filled in by the stages: tree to keys per cycle (pipelineplan,
 	 * pipelinebuild; pipelinecycleend frees them: the tree's arena holds
