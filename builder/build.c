@@ -563,7 +563,9 @@ struct sched {
 	size_t njobs, built, tobuild;
 	int tty, failed, sysfail;
 	double *secs;
-	int sigfd;             /* the self-pipe's read end (ossigcatch) */
+	int sigfd;             /* the self-pipe's read end (ossigcatch), or -1 */
+	unsigned char *stop;   /* cfg->w's marks, one byte per package */
+	int stale;             /* cfg->w said the plan is stale: start nothing */
 };
 
 static void
@@ -754,7 +756,7 @@ startready(struct sched *s)
 {
 	int budget = s->cfg->jobs;
 
-	if (s->failed)
+	if (s->failed || s->stale)
 		return 0;
 	for (size_t i = 0; i < s->pl->n && s->njobs < (size_t)budget; i++)
 		if (s->st[i] == P_WAIT && ready(s, i) && startjob(s, i, budget) < 0)
@@ -778,10 +780,56 @@ interrupted(struct sched *s, int sig)
 	_exit(128 + sig);
 }
 
+/* Stop the job in slot k, whose inputs changed: its process group killed
+ * and waited for, its work directory and store temporaries removed. The
+ * package is waiting again, for the next run. */
+static void
+stopjob(struct sched *s, size_t k)
+{
+	struct job *j = &s->jobs[k];
+	const struct recipe *r = s->pl->pkgs[j->pkg].r;
+	char *w = xasprintf("%s/%s", s->cfg->work, r->name);
+
+	kill(-j->pid, SIGKILL);
+	kill(j->pid, SIGKILL);
+	while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(j->fd);
+	close(j->log);
+	buffree(&j->line);
+	if (rmtree(w) < 0 || storetmpclean(s->cfg->store, s->keys[j->pkg]) < 0)
+		s->failed = s->sysfail = 1;
+	free(w);
+	s->st[j->pkg] = P_WAIT;
+	say(s, "undistro: stopped %s: its inputs changed\n", r->name, 0);
+	*j = s->jobs[--s->njobs];
+}
+
+/* One of cfg->w's descriptors is readable: ask what to stop, and stop it.
+ * A marked package that has yet to start makes the plan stale too. */
+static void
+watchready(struct sched *s, int fd)
+{
+	const struct buildwatch *w = s->cfg->w;
+	int r;
+
+	memset(s->stop, 0, s->pl->n);
+	if ((r = w->ready(w->ctx, fd, s->stop)) < 0)
+		s->failed = s->sysfail = 1;
+	s->stale |= r > 0;
+	for (size_t i = 0; i < s->pl->n; i++)
+		s->stale |= s->stop[i] && (s->st[i] == P_WAIT || s->st[i] == P_RUN);
+	for (size_t k = s->njobs; k-- > 0;)
+		if (s->stop[s->jobs[k].pkg])
+			stopjob(s, k);
+}
+
 static int
 loop(struct sched *s)
 {
-	struct pollfd *pfd = xcalloc((size_t)s->cfg->jobs + 1, sizeof(*pfd));
+	size_t nw = s->cfg->w ? s->cfg->w->nfds : 0;
+	struct pollfd *pfd = xcalloc((size_t)s->cfg->jobs + 1 + nw, sizeof(*pfd));
+	size_t np;
 
 	for (;;) {
 		if (startready(s) < 0)
@@ -790,22 +838,28 @@ loop(struct sched *s)
 			break;
 		for (size_t i = 0; i < s->njobs; i++)
 			pfd[i] = (struct pollfd){s->jobs[i].fd, POLLIN, 0};
-		pfd[s->njobs] = (struct pollfd){s->sigfd, POLLIN, 0};
-		if (poll(pfd, s->njobs + 1, s->tty ? 1000 : -1) < 0 && errno != EINTR) {
+		np = s->njobs;
+		pfd[np] = (struct pollfd){s->sigfd, POLLIN, 0};
+		for (size_t i = 0; i < nw; i++)
+			pfd[np + 1 + i] = (struct pollfd){s->cfg->w->fds[i], POLLIN, 0};
+		if (poll(pfd, np + 1 + nw, s->tty ? 1000 : -1) < 0 && errno != EINTR) {
 			err("poll:");
 			free(pfd);
 			return -1;
 		}
-		if (pfd[s->njobs].revents & POLLIN) {
+		if (pfd[np].revents & POLLIN) {
 			unsigned char sig;
 
 			if (read(s->sigfd, &sig, 1) == 1)
 				interrupted(s, sig);
 		}
 		/* from the end: finishing a job moves the last one into its slot */
-		for (size_t i = s->njobs; i-- > 0;)
+		for (size_t i = np; i-- > 0;)
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				jobinput(s, i);
+		for (size_t i = 0; i < nw; i++)
+			if (pfd[np + 1 + i].revents & (POLLIN | POLLHUP | POLLERR))
+				watchready(s, s->cfg->w->fds[i]);
 		status(s);
 	}
 	free(pfd);
@@ -896,6 +950,7 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 	s.st = xcalloc(pl->n + 1, sizeof(*s.st));
 	s.secs = xcalloc(pl->n + 1, sizeof(*s.secs));
 	s.jobs = xcalloc((size_t)cfg->jobs + 1, sizeof(*s.jobs));
+	s.stop = xcalloc(pl->n + 1, 1);
 	if (needed(&s, want) < 0 || checktools(pl, s.st) < 0) {
 		rc = -1;
 		goto out;
@@ -908,16 +963,21 @@ buildplan(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65], c
 		rc = -1;
 		goto out;
 	}
-	if ((s.sigfd = ossigcatch()) < 0) {
+	if (!cfg->w && (s.sigfd = ossigcatch()) < 0) {
 		rc = -1;
 		goto out;
 	}
 	rc = loop(&s);
-	ossigrelease();
+	if (!cfg->w)
+		ossigrelease();
 	summary(&s);
 	if (rc == 0 && s.failed)
 		rc = s.sysfail ? -1 : 1;
+	if (rc >= 0 && s.stale)
+		rc = 2;
 out:
+	for (size_t i = 0; cfg->w && cfg->w->built && i < pl->n; i++)
+		cfg->w->built[i] = s.st[i] == P_DONE && s.secs[i] > 0;
 	for (size_t i = 0; have && i < pl->n; i++)
 		have[i] = s.st[i] == P_DONE;
 	if (worklock >= 0)
@@ -927,5 +987,6 @@ out:
 	free(s.st);
 	free(s.secs);
 	free(s.jobs);
+	free(s.stop);
 	return rc;
 }

@@ -34,6 +34,23 @@ struct hostid;
 /* mtime of every store entry, and SOURCE_DATE_EPOCH of builds: 2000-01-01. */
 #define BUILD_EPOCH 946684800LL
 
+/* For a process that builds again and again (undistro watch): more file
+ * descriptors for the scheduler's poll, and a way to stop builds whose
+ * inputs changed while they ran. */
+struct buildwatch {
+	const int *fds;         /* polled with the builds' output pipes */
+	size_t nfds;
+	/* Called when fd (one of fds) is readable. Marks in stop (one byte per
+	 * plan package, zeroed) the packages whose inputs changed, their
+	 * dependents included (watch.h, watchaffected). Returns 1 when the
+	 * plan is stale (nothing more may start), 0 to go on, -1 on a failure
+	 * (reported). */
+	int (*ready)(void *ctx, int fd, unsigned char *stop);
+	void *ctx;
+	unsigned char *built;   /* NULL, or one byte per plan package: set
+	                         * for each package this run built */
+};
+
 struct buildcfg {
 	const struct store *store;
 	const struct fetchcfg *fetch;
@@ -50,6 +67,11 @@ struct buildcfg {
 	/* the build machine's programs in the keys (hostid.h): filled by
 	 * buildkeys, freed by the caller (hostfree); NULL: not kept */
 	struct hostid *host;
+	/* NULL: a one-shot run, which catches SIGINT, SIGTERM and SIGHUP
+	 * itself (the builds are stopped and the signal raised again). Else
+	 * the caller catches them (its fds hold its self-pipe) and w says
+	 * what to stop. */
+	const struct buildwatch *w;
 };
 
 /* Compute the store key of every plan package (in plan order) into keys. */
@@ -63,7 +85,9 @@ int buildkeys(const struct buildcfg *, const struct plan *, char (*keys)[65]);
  * package) receives which packages the run needed and the store holds when
  * it returns (what a push uploads). Returns 0 when all are in the store,
  * 1 when a build failed (reported with the tail of its log), -1 on a system
- * failure. */
+ * failure, 2 when cfg->w stopped the run: the marked builds that were
+ * running were killed (their process groups), their work directories and
+ * store temporaries removed, the others let finish, nothing new started. */
 int buildplan(const struct buildcfg *, const struct plan *, char (*keys)[65], const unsigned char *want,
               unsigned char *have);
 #endif

@@ -71,5 +71,5 @@ int cmdplan(const struct opts *, const char *role, const struct target *, struct
             struct plan *pl);
 
 extern const struct cmd cmd_check, cmd_ls, cmd_resolve, cmd_graph, cmd_build, cmd_fetch, cmd_run, cmd_key,
-       cmd_gc, cmd_cost, cmd_diff, cmd_recipe;
+       cmd_gc, cmd_cost, cmd_diff, cmd_recipe, cmd_watch;
 #endif

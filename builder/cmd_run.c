@@ -13,16 +13,8 @@
 
 /* Guest port p is reachable on the host at p when p >= 1024, else 10000+p
  * (unprivileged users cannot bind low ports); when that port is taken (say,
- * by another guest), at a free one. The chosen ports are printed. --port
- * overrides. */
-static int
-hostport(int guest)
-{
-	int p = osfreeport(guest >= 1024 ? guest : 10000 + guest);
-
-	return p > 0 ? p : 10000 + guest;
-}
-
+ * by another guest), at a free one (runhostport). The chosen ports are
+ * printed. --port overrides. */
 /* A decimal number in [1, max], or -1. */
 static long
 posnum(const char *s, long max)
@@ -72,7 +64,7 @@ roleports(const struct opts *o, const char *name, const struct target *tg, struc
 			rc = -1;
 		for (size_t i = 0; rc == 0 && i < flat.image.ports.n && *n < 64; i++) {
 			int g = atoi(flat.image.ports.v[i]);
-			fwd[(*n)++] = (struct runfwd){g, hostport(g)};
+			fwd[(*n)++] = (struct runfwd){g, runhostport(g)};
 		}
 	}
 	treefree(&t);

@@ -10,8 +10,8 @@
 #include "target.h"
 
 static const struct cmd *const cmds[] = {
-	&cmd_build, &cmd_run, &cmd_cost, &cmd_diff, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls, &cmd_check,
-	&cmd_key, &cmd_gc, &cmd_recipe,
+	&cmd_build, &cmd_watch, &cmd_run, &cmd_cost, &cmd_diff, &cmd_fetch, &cmd_resolve, &cmd_graph, &cmd_ls,
+	&cmd_check, &cmd_recipe, &cmd_key, &cmd_gc,
 };
 
 enum { NCMDS = sizeof(cmds) / sizeof(cmds[0]) };

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,6 +108,42 @@ osstart(char *const argv[], int *outfd)
 	else
 		*outfd = fd[0];
 	return pid;
+}
+
+pid_t
+osstartterm(char *const argv[])
+{
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	pid_t pid;
+	int e;
+
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGXFSZ);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	e = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (e) {
+		errno = e;
+		err("cannot run %s:", argv[0]);
+		return -1;
+	}
+	return pid;
+}
+
+int
+ospidfd(pid_t pid)
+{
+	/* pidfds are close-on-exec */
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		err("pidfd_open:");
+	return fd;
 }
 
 int

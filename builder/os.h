@@ -19,6 +19,13 @@ int osrun(char *const argv[], char *const env[], const char *cwd, int outfd);
  * stderr into a new pipe whose read end (close-on-exec) goes to *outfd.
  * Returns the pid (wait for it with oswait), or -1 (reported). */
 pid_t osstart(char *const argv[], int *outfd);
+/* Start argv (searching PATH) without waiting, with the caller's stdin,
+ * stdout and stderr (a console on the terminal). Returns the pid, or -1
+ * (reported). */
+pid_t osstartterm(char *const argv[]);
+/* A descriptor (close-on-exec) that polls readable once the child pid has
+ * exited (pidfd_open), or -1 (reported). */
+int ospidfd(pid_t pid);
 /* Wait for pid, started as name; its status as osrun returns it. */
 int oswait(pid_t pid, const char *name);
 /* Like osrun with outfd -1 for stderr, but collects stdout into out. */

@@ -66,9 +66,8 @@ pipelinestore(const char *store, const char *cache)
 	return r;
 }
 
-/* Choose the cache, store, work, log and output directories. */
-static int
-dirs(struct pipeline *p)
+int
+pipelineopen(struct pipeline *p, const char *role)
 {
 	char *d, *w;
 
@@ -77,7 +76,7 @@ dirs(struct pipeline *p)
 	p->fc.cache = p->cache;
 	p->fc.offline = p->offline;
 	if (fetchcfgenv(&p->fc) < 0)
-		return -1;
+		return EXIT_SYSTEM;
 	p->st.dir = pipelinestore(p->store, p->fc.cache);
 	/* per target: two architectures' builds of one package never share a
 	 * work directory, a log or an output directory (README: layout) */
@@ -86,8 +85,8 @@ dirs(struct pipeline *p)
 	p->work = xasprintf("%s/%s", w, p->target->name);
 	free(d);
 	free(w);
-	if (p->role) {
-		d = xasprintf("out/%s/%s", p->target->name, p->role->name);
+	if (role) {
+		d = xasprintf("out/%s/%s", p->target->name, role);
 		p->outdir = p->out ? xstrdup(p->out) : envor("UNDISTRO_OUT", d);
 		free(d);
 		p->logs = xasprintf("%s/logs", p->outdir);
@@ -96,7 +95,27 @@ dirs(struct pipeline *p)
 	}
 	d = xstrdup(p->st.dir);
 	free(p->st.dir);
-	return storeopen(&p->st, d) < 0 ? (free(d), -1) : (free(d), 0);
+	p->st.dir = NULL;
+	p->st.lock = -1;
+	return storeopen(&p->st, d) < 0 ? (free(d), EXIT_SYSTEM) : (free(d), EXIT_OK);
+}
+
+void
+pipelineclose(struct pipeline *p)
+{
+	/* fetchcfgenv's: the cache unless --cache gave it, the environment's
+	 * mirrors (the pipeline sets none itself) */
+	if (p->fc.cache != p->cache)
+		free((char *)p->fc.cache);
+	for (size_t i = 0; i < p->fc.nmirrors; i++)
+		free((char *)p->fc.mirrors[i]);
+	free((void *)p->fc.mirrors);
+	p->fc = (struct fetchcfg){0};
+	storeclose(&p->st);
+	free(p->outdir);
+	free(p->work);
+	free(p->logs);
+	p->outdir = p->work = p->logs = NULL;
 }
 
 static int
@@ -119,8 +138,8 @@ resolve(struct pipeline *p, char **names, size_t n)
  * so an interrupted rebuild leaves none, and comes back last. Without a key
  * (an input could not be read) the outputs are redone and no key is
  * written; the rebuild reports what was wrong. */
-static int
-outputs(struct pipeline *p)
+int
+pipelineassemble(struct pipeline *p)
 {
 	int images = p->stop != STOP_ROOTFS;
 	char *commit = sbomcommit(p->opts->dir), **files = outkeyfiles(&p->flat, images), hex[65];
@@ -140,12 +159,15 @@ outputs(struct pipeline *p)
 	int keyed = outkeycompute(&in, hex) == 0, rc;
 
 	free(commit);
+	p->redone = 0;
 	if (keyed && !p->force && outkeyuptodate(p->outdir, hex)) {
-		fprintf(stderr, "undistro: %s is up to date\n", p->outdir);
+		if (!p->watching)
+			fprintf(stderr, "undistro: %s is up to date\n", p->outdir);
 		rc = EXIT_OK;
 	} else if (outkeyclear(p->outdir) < 0) {
 		rc = EXIT_SYSTEM;
 	} else {
+		p->redone = 1;
 		rc = pipelinerootfs(p);
 		if (rc == EXIT_OK && keyed && outkeywrite(p->outdir, hex, files) < 0)
 			rc = EXIT_SYSTEM;
@@ -168,15 +190,16 @@ push(struct pipeline *p, struct remote *rm, const unsigned char *have)
 /* The build stage: the run-time closure (what the image holds, or the named
  * packages') into the store, substituted or built, then the push. */
 static int
-packages(struct pipeline *p, struct buildcfg *bc)
+packages(struct pipeline *p, struct buildcfg *bc, const struct buildwatch *w)
 {
 	unsigned char *want = xcalloc(p->plan.n + 1, 1), *have = xcalloc(p->plan.n + 1, 1);
 	int rc;
 
 	for (size_t i = 0; i < p->plan.n; i++)
 		want[i] = (unsigned char)p->plan.pkgs[i].runtime;
+	bc->w = w;
 	rc = buildplan(bc, &p->plan, p->keys, want, have);
-	if (p->push && rc >= 0)
+	if (p->push && rc >= 0 && rc != 2)
 		push(p, bc->remote, have);
 	free(want);
 	free(have);
@@ -184,13 +207,8 @@ packages(struct pipeline *p, struct buildcfg *bc)
 }
 
 int
-pipelinerun(struct pipeline *p, char **names, size_t n)
+pipelineplan(struct pipeline *p, char **names, size_t n)
 {
-	struct buildcfg bc = {0};
-	struct remote *rm = NULL;
-	struct hostid host = {0};
-	int rc;
-
 	if (treeload(&p->tree, p->opts->dir) < 0 || resolve(p, names, n) < 0)
 		return EXIT_INPUT;
 	if (targetchecktools(p->target) < 0)
@@ -198,14 +216,14 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 	/* before the builds: a bad SOURCE_DATE_EPOCH must not waste them */
 	if (p->role && p->stop != STOP_PACKAGES && (p->epoch = pipelineepoch(p->opts->dir)) < 0)
 		return EXIT_USAGE;
-	if (p->remote && !(rm = remoteopen(p->remote, p->trusted, p->signkey)))
-		return EXIT_INPUT;
-	if (dirs(p) < 0) {
-		remoteclose(rm);
-		return EXIT_SYSTEM;
-	}
-	p->keys = xcalloc(p->plan.n + 1, sizeof(*p->keys));
-	bc = (struct buildcfg){
+	return EXIT_OK;
+}
+
+int
+pipelinebuild(struct pipeline *p, const struct buildwatch *w)
+{
+	struct hostid host = {0};
+	struct buildcfg bc = {
 		.store = &p->st,
 		.fetch = &p->fc,
 		.target = p->target,
@@ -216,17 +234,52 @@ pipelinerun(struct pipeline *p, char **names, size_t n)
 		.keep = p->keep,
 		.verbose = p->verbose,
 		.notest = p->notest,
-		.remote = rm,
+		.remote = p->rm,
 		.host = &host,
 	};
-	rc = buildkeys(&bc, &p->plan, p->keys) < 0 ? -1 : packages(p, &bc);
+	int rc;
+
+	free(p->keys);
+	p->keys = xcalloc(p->plan.n + 1, sizeof(*p->keys));
+	rc = buildkeys(&bc, &p->plan, p->keys) < 0 ? -1 : packages(p, &bc, w);
 	hostfree(&host);
-	remoteclose(rm);
-	if (rc)
-		return rc > 0 ? EXIT_BUILD : EXIT_SYSTEM;
-	if (!p->role || p->stop == STOP_PACKAGES)
-		return EXIT_OK;
-	return outputs(p);
+	if (rc == 2)
+		return -1;
+	return rc ? (rc > 0 ? EXIT_BUILD : EXIT_SYSTEM) : EXIT_OK;
+}
+
+void
+pipelinecycleend(struct pipeline *p)
+{
+	free(p->keys);
+	planfree(&p->plan);
+	treefree(&p->tree);
+	p->keys = NULL;
+	p->plan = (struct plan){0};
+	p->tree = (struct tree){0};
+	p->flat = (struct role){0};
+	p->role = NULL;
+}
+
+int
+pipelinerun(struct pipeline *p, char **names, size_t n)
+{
+	int rc;
+
+	if ((rc = pipelineplan(p, names, n)) != EXIT_OK)
+		return rc;
+	if (p->remote && !(p->rm = remoteopen(p->remote, p->trusted, p->signkey)))
+		return EXIT_INPUT;
+	if ((rc = pipelineopen(p, p->role ? p->role->name : NULL)) != EXIT_OK) {
+		remoteclose(p->rm);
+		return rc;
+	}
+	rc = pipelinebuild(p, NULL);
+	remoteclose(p->rm);
+	p->rm = NULL;
+	if (rc != EXIT_OK || !p->role || p->stop == STOP_PACKAGES)
+		return rc;
+	return pipelineassemble(p);
 }
 
 /* The kernel package's boot/vmlinuz, extracted from the store into a temporary

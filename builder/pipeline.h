@@ -28,7 +28,12 @@ struct pipeline {
 	const char *remote;                /* a remote store's URL (remote.h), or NULL */
 	const char *trusted, *signkey;     /* its trusted-keys file; the signing key */
 	int push;                          /* push to it after the build stage */
-	/* filled in by pipelinerun */
+	int watching;                      /* undistro watch: its status line
+	                                    * replaces "OUT is up to date" */
+	struct remote *rm;                 /* opened by pipelinerun, or NULL */
+	/* filled in by the stages: tree to keys per cycle (pipelineplan,
+	 * pipelinebuild; pipelinecycleend frees them: the tree's arena holds
+	 * the recipes, roles and flattened role), the rest by pipelineopen */
 	struct tree tree;
 	struct role flat;
 	const struct role *role;           /* NULL for package builds */
@@ -38,6 +43,7 @@ struct pipeline {
 	struct fetchcfg fc;
 	char *outdir, *work, *logs;
 	long long epoch;
+	int redone;                        /* pipelineassemble rewrote the outputs */
 };
 
 /* Build the role (when names is one role's name) or the named packages, as
@@ -48,6 +54,29 @@ struct pipeline {
  * written and "undistro: OUT is up to date" is printed; otherwise the key
  * file is removed first, the outputs redone, and the key written last. */
 int pipelinerun(struct pipeline *p, char **names, size_t n);
+/* The stages pipelinerun calls, for a process that builds again and again
+ * (undistro watch): pipelineopen once (the directories; the store opened
+ * and locked), then per cycle pipelineplan, pipelinebuild,
+ * pipelineassemble and pipelinecycleend, whatever the stages returned; and
+ * pipelineclose. Each returns an exit code (diag.h). */
+/* Load the tree, resolve names (a role, or packages) for the target,
+ * check the target's tools, take the role's epoch. */
+int pipelineplan(struct pipeline *p, char **names, size_t n);
+/* Choose the directories (role: its name, or NULL for package builds) and
+ * open the store, waiting for its lock. */
+int pipelineopen(struct pipeline *p, const char *role);
+/* The plan's store keys, then what the store lacks built (build.h); w as
+ * buildcfg's (NULL: a one-shot run). Returns -1 (not an exit code) when w
+ * stopped the run. */
+struct buildwatch;
+int pipelinebuild(struct pipeline *p, const struct buildwatch *w);
+/* The role's outputs, unless their key says they are up to date (above);
+ * sets p->redone. */
+int pipelineassemble(struct pipeline *p);
+/* Free what the cycle allocated: tree, plan, keys. */
+void pipelinecycleend(struct pipeline *p);
+/* Close the store and free the directories. */
+void pipelineclose(struct pipeline *p);
 /* The largest epoch: 9999-12-31T23:59:59Z (ISO 8601 years have 4 digits). */
 #define EPOCHMAX 253402300799LL
 /* The role's epoch: SOURCE_DATE_EPOCH, else the tree's last commit time,

@@ -252,6 +252,32 @@ runimage(const struct runopts *o)
 }
 
 pid_t
+runspawn(const struct runopts *o)
+{
+	struct arena a = {0};
+	struct args g = {.a = &a};
+	pid_t pid = -1;
+
+	if (checkfiles(o) == 0) {
+		addmachine(&g, o);
+		adddevices(&g, o, 0);
+		*ARENAPUSH(g.a, g.v, g.n) = NULL;
+		fflush(NULL);
+		pid = osstartterm(g.v);
+	}
+	arenafree(&a);
+	return pid;
+}
+
+int
+runhostport(int guest)
+{
+	int p = osfreeport(guest >= 1024 ? guest : 10000 + guest);
+
+	return p > 0 ? p : 10000 + guest;
+}
+
+pid_t
 runstart(const struct runopts *o, int *fd)
 {
 	struct arena a = {0};

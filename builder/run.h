@@ -54,6 +54,14 @@ int runimage(const struct runopts *);
  * (close-on-exec) is *fd; seriallog and timeout are not used, and qemu exits
  * when the guest powers off or reboots. Returns qemu's pid, or -1 (reported). */
 pid_t runstart(const struct runopts *, int *fd);
+/* Start the image's qemu with its serial console and monitor on the
+ * terminal (the caller's stdin and stdout) and return at once (`undistro
+ * watch --run`); seriallog and timeout are not used. Returns qemu's pid,
+ * or -1 (reported). */
+pid_t runspawn(const struct runopts *);
+/* The host port for a guest port: the guest's own (10000 + it below 1024)
+ * when free, else one the kernel picks. */
+int runhostport(int guest);
 /* Nonzero when guests of the target can run under KVM here: the target is
  * the build machine's own, /dev/kvm opens and, where the target has a probe
  * (target.h kvmprobe), a tiny guest (firmware alone, no disk) prints its

@@ -640,6 +640,31 @@ out:
 	return r;
 }
 
+int
+storetmpclean(const struct store *s, const char *key)
+{
+	char *tmp = xasprintf("%s/tmp", s->dir);
+	size_t n = strlen(key);
+	struct dirent *e;
+	DIR *d = opendir(tmp);
+	int rc = 0;
+
+	if (!d) {
+		free(tmp);
+		return 0;
+	}
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, key, n) && e->d_name[n] == '.') {
+			char *p = xasprintf("%s/%s", tmp, e->d_name);
+
+			rc |= rmtree(p);
+			free(p);
+		}
+	closedir(d);
+	free(tmp);
+	return rc < 0 ? -1 : 0;
+}
+
 char *
 storetmp(const struct store *s, const char *key)
 {

@@ -64,6 +64,10 @@ struct buf;
  * entry of key (for storeimport); NULL reported. Whatever a killed run
  * leaves there is removed by the next storeopen. */
 char *storetmp(const struct store *, const char *key);
+/* Remove what a build of key stopped half way left in STORE/tmp/ (its
+ * storetmp directories), for a process that keeps the store open while it
+ * kills builds (undistro watch). Returns 0 or -1 (reported). */
+int storetmpclean(const struct store *, const char *key);
 /* Move dir (from storetmp, holding pkg.tar.zst, manifest and info as above)
  * into the store as key's entry, replacing a damaged one, once it checks as
  * storehas would (info names key and the package name, the archive and the
