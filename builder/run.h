@@ -8,9 +8,10 @@
  * guest never changes the build output; the UEFI variable store is likewise
  * a snapshot of the distribution's template. */
 
-/* A guest TCP port reachable on the host at 127.0.0.1:host. */
+/* A guest TCP (or, with udp set, UDP) port reachable on the host at
+ * 127.0.0.1:host. */
 struct runfwd {
-	int guest, host;
+	int guest, host, udp;
 };
 
 struct target;

@@ -6,8 +6,8 @@
 # service's real client on this machine, as an unprivileged user: curl
 # through nginx (the static page, a request proxied to the backend service,
 # a regex rewrite, gzip), redis-cli (SET, GET, INCR, a hash, the data
-# directory), dig over TCP (undistro run forwards TCP: local names of the
-# role's dnsmasq.conf, and a query forwarded to the DHCP server's resolver).
+# directory), dig over UDP and TCP (local names of the role's dnsmasq.conf,
+# and a query forwarded to the DHCP server's resolver).
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/lib.sh"
@@ -72,17 +72,22 @@ rc INFO server | grep -q '^redis_version:7\.' || fail "INFO server"
 echo "cache: SET, GET, INCR, HSET/HGET, BGSAVE into /var/lib/redis"
 bootstop
 
-# resolver: dig over TCP through the forwarded port
+# resolver: dig over UDP and TCP through the forwarded ports (the role
+# forwards 53 and 53/udp)
 port=$(freeport)
-boot resolver resolver --port "53:$port"
-q() { dig +tcp +short +time=10 +tries=2 -p "$port" @127.0.0.1 "$@"; }
-[ "$(q db.lan A)" = 10.0.2.50 ] || { tail -20 "$t/resolver.log"; fail "db.lan: $(q db.lan A)"; }
+uport=$(python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+boot resolver resolver --port "53:$port" --port "53/udp:$uport"
+grep -q "guest port 53/udp is 127.0.0.1:$uport" "$t/resolver.run" || { cat "$t/resolver.run"; fail "no UDP forward"; }
+q() { dig +short +time=10 +tries=2 -p "$uport" @127.0.0.1 "$@"; }
+qt() { dig +tcp +short +time=10 +tries=2 -p "$port" @127.0.0.1 "$@"; }
+[ "$(q db.lan A)" = 10.0.2.50 ] || { tail -20 "$t/resolver.log"; fail "db.lan over UDP: $(q db.lan A)"; }
+[ "$(qt db.lan A)" = 10.0.2.50 ] || fail "db.lan over TCP: $(qt db.lan A)"
 [ "$(q api.svc.lan A)" = 10.0.2.60 ] || fail "api.svc.lan (address=/svc.lan/): $(q api.svc.lan A)"
 [ "$(q -x 10.0.2.50)" = db.lan. ] || fail "reverse of 10.0.2.50: $(q -x 10.0.2.50)"
-dig +tcp +time=10 -p "$port" @127.0.0.1 nosuch.lan A | grep -q 'status: NXDOMAIN' || fail "nosuch.lan is not NXDOMAIN"
+dig +time=10 -p "$uport" @127.0.0.1 nosuch.lan A | grep -q 'status: NXDOMAIN' || fail "nosuch.lan is not NXDOMAIN"
 # anything else is forwarded to the server of the DHCP lease (qemu's,
 # 10.0.2.3); whether that answers depends on this machine's network
-dig +tcp +time=10 +tries=1 -p "$port" @127.0.0.1 example.org A >/dev/null || true
+dig +time=10 +tries=1 -p "$uport" @127.0.0.1 example.org A >/dev/null || true
 i=0
 until grep -q 'forwarded example\.org to 10\.0\.2\.3' "$t/resolver.log"; do
 	i=$((i + 1))
