@@ -257,7 +257,14 @@ preppatches(const struct buildcfg *cfg, const struct recipe *r, const struct pkg
 			if (fetchdebianfile(cfg->fetch, &r->sources[0], p, &path) < 0)
 				return -1;
 		} else {
-			path = xasprintf("%s/%s", r->dir, p->file);
+			/* patch runs in $SRC: the tree's own path may be relative
+			 * (-C DIR, or the current directory) */
+			char *rel = xasprintf("%s/%s", r->dir, p->file);
+
+			if ((path = realpath(rel, NULL)))
+				free(rel);
+			else
+				path = rel;
 		}
 		if (sha256file(path, hex) == 0) {
 			if (strcmp(hex, p->sha256)) {

@@ -1,4 +1,5 @@
 /* undistro run: boot a role's built image in qemu. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +26,29 @@ posnum(const char *s, long max)
 	return *s && !*end && v >= 1 && v <= max ? v : -1;
 }
 
+/* --port GUEST[/tcp|/udp]:HOST: a new forward, or another host port for
+ * the role's forward of that guest port and protocol. */
 static int
 addfwd(struct runfwd *fwd, size_t *n, const char *spec)
 {
-	char *end;
-	long g = strtol(spec, &end, 10), h;
+	const char *colon = strchr(spec, ':');
+	char guest[16], *end;
+	int g, udp;
+	long h;
 
-	if (*end != ':' || g < 1 || g > 65535)
+	if (!colon || (size_t)(colon - spec) >= sizeof(guest))
 		return -1;
-	h = strtol(end + 1, &end, 10);
-	if (*end || h < 1 || h > 65535)
+	memcpy(guest, spec, (size_t)(colon - spec));
+	guest[colon - spec] = '\0';
+	if (imageport(guest, &g, &udp) < 0)
+		return -1;
+	h = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || h < 1 || h > 65535)
 		return -1;
 	for (size_t i = 0; i < *n; i++)
-		if (fwd[i].guest == g)
+		if (fwd[i].guest == g && fwd[i].udp == udp)
 			return fwd[i].host = (int)h, 0;
-	fwd[(*n)++] = (struct runfwd){(int)g, (int)h};
+	fwd[(*n)++] = (struct runfwd){.guest = g, .host = (int)h, .udp = udp};
 	return 0;
 }
 
@@ -63,8 +72,10 @@ roleports(const struct opts *o, const char *name, const struct target *tg, struc
 		if (!rolesupports(&flat, tg))
 			rc = -1;
 		for (size_t i = 0; rc == 0 && i < flat.image.ports.n && *n < 64; i++) {
-			int g = atoi(flat.image.ports.v[i]);
-			fwd[(*n)++] = (struct runfwd){g, runhostport(g)};
+			int g, udp;
+
+			if (imageport(flat.image.ports.v[i], &g, &udp) == 0)
+				fwd[(*n)++] = (struct runfwd){.guest = g, .host = runhostport(g, udp), .udp = udp};
 		}
 	}
 	treefree(&t);
@@ -137,7 +148,8 @@ run(int argc, char **argv, const struct opts *o)
 		return EXIT_INPUT;
 	for (size_t i = 0; i < nports; i++)
 		if (addfwd(fwd, &nfwd, ports[i]) < 0)
-			return cmdusage(&cmd_run, "--port takes GUEST:HOST port numbers, not '%s'", ports[i]);
+			return cmdusage(&cmd_run, "--port takes GUEST:HOST port numbers (GUEST/udp:HOST for UDP), not '%s'",
+			                ports[i]);
 	if (!ro.outdir) {
 		const char *env = getenv("UNDISTRO_OUT");
 		ro.outdir = outdir = env && *env ? xstrdup(env) : xasprintf("out/%s/%s", ro.target->name, argv[1]);
@@ -145,7 +157,8 @@ run(int argc, char **argv, const struct opts *o)
 	ro.fwd = fwd;
 	ro.nfwd = nfwd;
 	for (size_t i = 0; i < nfwd && !quiet; i++)
-		fprintf(stderr, "undistro: guest port %d is 127.0.0.1:%d\n", fwd[i].guest, fwd[i].host);
+		fprintf(stderr, "undistro: guest port %d%s is 127.0.0.1:%d\n", fwd[i].guest, fwd[i].udp ? "/udp" : "",
+		        fwd[i].host);
 	rc = runimage(&ro);
 	free(outdir);
 	return rc == 0 ? EXIT_OK : EXIT_SYSTEM;
@@ -179,7 +192,8 @@ const struct cmd cmd_run = {
 	"                      connection on its stdin and stdout (inetd style), and\n"
 	"                      SMBIOS says Amazon EC2; with fw_cfg data (the three\n"
 	"                      options above) the guest uses that instead\n"
-	"  --port GUEST:HOST   forward a guest TCP port to a host port (repeatable)\n"
+	"  --port GUEST:HOST   forward a guest TCP port to a host port (repeatable;\n"
+	"                      GUEST/udp:HOST for a UDP port)\n"
 	"  --serial-log FILE   serial output to FILE, no terminal; qemu exits when\n"
 	"                      the guest powers off\n"
 	"  --timeout S         with --serial-log: stop qemu after S seconds\n"

@@ -104,10 +104,13 @@ guestboot(struct wstate *s)
 	if (!s->ported) {
 		/* the role's ports, chosen once: a rebooted guest keeps them */
 		for (size_t i = 0; i < s->p.flat.image.ports.n && s->nfwd < 64; i++) {
-			int g = atoi(s->p.flat.image.ports.v[i]);
+			int g, udp;
 
-			s->fwd[s->nfwd++] = (struct runfwd){g, runhostport(g)};
-			fprintf(stderr, "undistro: guest port %d is 127.0.0.1:%d\n", g, s->fwd[s->nfwd - 1].host);
+			if (imageport(s->p.flat.image.ports.v[i], &g, &udp) != 0)
+				continue;
+			s->fwd[s->nfwd++] = (struct runfwd){.guest = g, .host = runhostport(g, udp), .udp = udp};
+			fprintf(stderr, "undistro: guest port %d%s is 127.0.0.1:%d\n", g, udp ? "/udp" : "",
+			        s->fwd[s->nfwd - 1].host);
 		}
 		s->ported = 1;
 	}

@@ -857,12 +857,12 @@ out:
 }
 
 int
-osfreeport(int want)
+osfreeport(int want, int udp)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct sockaddr_in a = {0};
 		socklen_t len = sizeof(a);
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+		int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0), port = -1;
 
 		if (fd < 0)
 			return -1;

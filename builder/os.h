@@ -125,9 +125,9 @@ char *ospathfindin(const char *name, const char *path);
 /* The host directories the sandbox's PATH holds (after the build's own
  * tools): programs a build runs from the host must be found here. */
 #define SANDBOX_PATH "/usr/bin:/bin"
-/* A TCP port on 127.0.0.1 that nothing listens on: want itself when it is
- * free, else one the kernel picks; -1 on failure (errno set). */
-int osfreeport(int want);
+/* A TCP (udp: UDP) port on 127.0.0.1 that nothing is bound to: want itself
+ * when it is free, else one the kernel picks; -1 on failure (errno set). */
+int osfreeport(int want, int udp);
 /* Seconds on the monotonic clock (for durations and deadlines). */
 double osnow(void);
 /* Signals through a self-pipe: from ossigcatch on, SIGINT, SIGTERM and SIGHUP

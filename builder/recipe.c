@@ -1004,6 +1004,24 @@ rolepkg(struct ctx *c, struct role *ro, const char *name, const struct loc *l)
 	return p;
 }
 
+int
+imageport(const char *spec, int *port, int *udp)
+{
+	char *end;
+	long p = strtol(spec, &end, 10);
+
+	if (!isdigit((unsigned char)*spec) || p < 1 || p > 65535)
+		return -1;
+	if (!*end || !strcmp(end, "/tcp"))
+		*udp = 0;
+	else if (!strcmp(end, "/udp"))
+		*udp = 1;
+	else
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
 /* package NAME { FLAG = VALUE ... }: flag names are checked against the
  * recipe later (tree.c), when every recipe is known. */
 static int
@@ -1126,11 +1144,11 @@ roleimage(struct ctx *c, struct role *ro, const struct node *nd)
 	bad |= checklabel(nd, 0);
 	bad |= applyfields(c, imagefields, NFIELDS(imagefields), NULL, nd->kids, nd->nkids, im, "an image block");
 	for (size_t i = 0; i < im->ports.n; i++) {
-		char *end;
-		long p = strtol(im->ports.v[i], &end, 10);
+		int p, udp;
 
-		if (*end || p < 1 || p > 65535) {
-			errat(&im->ports.loc[i], "port '%s' is not a TCP port number (1-65535)", im->ports.v[i]);
+		if (imageport(im->ports.v[i], &p, &udp) < 0) {
+			errat(&im->ports.loc[i], "port '%s' is not a port number (1-65535), optionally followed by "
+			      "/tcp or /udp", im->ports.v[i]);
 			bad = 1;
 		}
 	}

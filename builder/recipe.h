@@ -125,7 +125,8 @@ struct imageopts {
 	int rootfs;             /* ROOTFS_INITRAMFS (default) or ROOTFS_EROFS */
 	long sizemb;            /* disk size in MiB */
 	struct strlist formats; /* raw qcow2 vhd vmdk */
-	struct strlist ports;   /* guest TCP ports to forward in `undistro run` */
+	struct strlist ports;   /* guest ports to forward in `undistro run`:
+	                         * PORT, PORT/tcp or PORT/udp (imageport) */
 	struct loc loc;
 };
 
@@ -163,6 +164,10 @@ struct role {
 	struct loc budgetloc;     /* the block's (0 when there is none) */
 	struct loc loc, kernelloc, loginuserloc;
 };
+
+/* Parse one `ports` item, PORT, PORT/tcp or PORT/udp (PORT 1-65535): sets
+ * *port and *udp and returns 0, or returns -1. */
+int imageport(const char *spec, int *port, int *udp);
 
 /* Parse a recipe from the text buf of length n read from path; dir is the
  * directory holding it. Errors are reported through diag; returns NULL when

@@ -134,7 +134,8 @@ adddevices(struct args *g, const struct runopts *o, int topipe)
 		add(g, "-smbios"), add(g, "type=1,manufacturer=Amazon EC2,product=undistro run --imds");
 	}
 	for (i = 0; i < o->nfwd; i++)
-		bufprintf(&net, ",hostfwd=tcp:127.0.0.1:%d-:%d", o->fwd[i].host, o->fwd[i].guest);
+		bufprintf(&net, ",hostfwd=%s:127.0.0.1:%d-:%d", o->fwd[i].udp ? "udp" : "tcp", o->fwd[i].host,
+		          o->fwd[i].guest);
 	add(g, "-netdev"), add(g, net.p);
 	/* romfile= keeps the iPXE option ROM out: SeaBIOS would load it and
 	 * fall back to network boot */
@@ -270,9 +271,9 @@ runspawn(const struct runopts *o)
 }
 
 int
-runhostport(int guest)
+runhostport(int guest, int udp)
 {
-	int p = osfreeport(guest >= 1024 ? guest : 10000 + guest);
+	int p = osfreeport(guest >= 1024 ? guest : 10000 + guest, udp);
 
 	return p > 0 ? p : 10000 + guest;
 }

@@ -8,9 +8,10 @@
  * guest never changes the build output; the UEFI variable store is likewise
  * a snapshot of the distribution's template. */
 
-/* A guest TCP port reachable on the host at 127.0.0.1:host. */
+/* A guest TCP (or, with udp set, UDP) port reachable on the host at
+ * 127.0.0.1:host. */
 struct runfwd {
-	int guest, host;
+	int guest, host, udp;
 };
 
 struct target;
@@ -59,9 +60,9 @@ pid_t runstart(const struct runopts *, int *fd);
  * watch --run`); seriallog and timeout are not used. Returns qemu's pid,
  * or -1 (reported). */
 pid_t runspawn(const struct runopts *);
-/* The host port for a guest port: the guest's own (10000 + it below 1024)
- * when free, else one the kernel picks. */
-int runhostport(int guest);
+/* The host port for a guest port (a UDP one when udp): the guest's own
+ * (10000 + it below 1024) when free, else one the kernel picks. */
+int runhostport(int guest, int udp);
 /* Nonzero when guests of the target can run under KVM here: the target is
  * the build machine's own, /dev/kvm opens and, where the target has a probe
  * (target.h kvmprobe), a tiny guest (firmware alone, no disk) prints its

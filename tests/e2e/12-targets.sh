@@ -5,7 +5,8 @@
 # every command that plans (resolve, graph, fetch, build, run); a build for a
 # foreign target without its cross compiler or user-mode emulator names the
 # Debian package to install and starts nothing; `run` without a built image
-# says which command builds it. Runs as nobody when root.
+# says which command builds it, and forwards the role's TCP and UDP ports.
+# Runs as nobody when root.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 t=$(mktemp -d /tmp/undistro-targets.XXXXXX)
@@ -68,3 +69,18 @@ echo "missing cross tools: named with their Debian packages, nothing built"
 
 expect 4 "out/$host/any/disk.raw: .*build the image first" run any
 echo "run: no image, says to build it"
+
+# forwarded ports: the role's TCP and UDP ports (image { ports }), and
+# --port GUEST[/udp]:HOST; anything else is a usage error
+printf 'name = dns\npackages = p\nimage {\n\tports = 5353, 5353/udp\n}\n' >"$t/tree/recipes/roles/dns.role"
+[ -z "$as" ] || chown 65534:65534 "$t/tree/recipes/roles/dns.role"
+expect 4 "guest port 5353/udp is 127.0.0.1:[0-9]" run dns
+grep -q "guest port 5353 is 127.0.0.1:[0-9]" "$t/out" || { cat "$t/out"; fail "no TCP forward of 5353"; }
+expect 4 "guest port 5353/udp is 127.0.0.1:15353" run --port 5353/udp:15353 dns
+expect 2 "--port takes GUEST:HOST port numbers (GUEST/udp:HOST for UDP), not '53/sctp:1053'" run --port 53/sctp:1053 dns
+expect 2 "not '53/udp'" run --port 53/udp dns
+printf 'name = bad\npackages = p\nimage {\n\tports = 53/icmp\n}\n' >"$t/tree/recipes/roles/bad.role"
+[ -z "$as" ] || chown 65534:65534 "$t/tree/recipes/roles/bad.role"
+expect 1 "bad.role:4:10: port '53/icmp' is not a port number (1-65535), optionally followed by /tcp or /udp" check
+rm "$t/tree/recipes/roles/bad.role"
+echo "run: TCP and UDP ports forwarded, bad ones refused"

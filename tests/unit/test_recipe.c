@@ -183,7 +183,7 @@ good_role(void **state)
 		"package busybox {\n\thttpd = yes\n}\n"
 		"service httpd {\n\tcommand = /bin/httpd -f\n\tafter = network\n}\n"
 		"user www {\n\tuid = 80\n}\n"
-		"image {\n\tports = 22, 80\n\trootfs = erofs\n\tsize = 64\n}\n");
+		"image {\n\tports = 22, 80/tcp, 53/udp\n\trootfs = erofs\n\tsize = 64\n}\n");
 
 	assert_string_equal(e, "");
 	assert_non_null(ro);
@@ -196,7 +196,7 @@ good_role(void **state)
 	assert_int_equal(ro->users[0].uid, 80);
 	assert_int_equal(ro->users[0].gid, -1);
 	assert_int_equal(ro->image.rootfs, ROOTFS_EROFS);
-	assert_int_equal(ro->image.ports.n, 2);
+	assert_int_equal(ro->image.ports.n, 3);
 	assert_int_equal(ro->image.sizemb, 64);
 }
 
@@ -205,14 +205,41 @@ bad_roles(void **state)
 {
 	struct role *ro;
 	const char *e = capture(NULL, &ro, "recipes/roles/web.role",
-		"name = web\nservice s {\n\tcomand = x\n}\nimage {\n\tports = 0, 80\n}\npackge x {\n}\n");
+		"name = web\nservice s {\n\tcomand = x\n}\nimage {\n\tports = 0, 80, 53/sctp, 53/\n}\npackge x {\n}\n");
 
 	assert_string_equal(e,
 		"undistro: recipes/roles/web.role:3:2: unknown key 'comand' in a service block (did you mean 'command'?)\n"
 		"undistro: recipes/roles/web.role:2:1: this service has no 'command': add 'command = ...'\n"
-		"undistro: recipes/roles/web.role:6:10: port '0' is not a TCP port number (1-65535)\n"
+		"undistro: recipes/roles/web.role:6:10: port '0' is not a port number (1-65535), optionally followed by "
+		"/tcp or /udp\n"
+		"undistro: recipes/roles/web.role:6:17: port '53/sctp' is not a port number (1-65535), optionally followed by "
+		"/tcp or /udp\n"
+		"undistro: recipes/roles/web.role:6:26: port '53/' is not a port number (1-65535), optionally followed by "
+		"/tcp or /udp\n"
 		"undistro: recipes/roles/web.role:8:1: unknown block 'packge' in a role (did you mean 'package'?)\n");
 	assert_null(ro);
+}
+
+static void
+image_ports(void **state)
+{
+	int port = 0, udp = -1;
+
+	assert_int_equal(imageport("53", &port, &udp), 0);
+	assert_int_equal(port, 53);
+	assert_int_equal(udp, 0);
+	assert_int_equal(imageport("53/udp", &port, &udp), 0);
+	assert_int_equal(udp, 1);
+	assert_int_equal(imageport("65535/tcp", &port, &udp), 0);
+	assert_int_equal(port, 65535);
+	assert_int_equal(udp, 0);
+	assert_int_equal(imageport("65536", &port, &udp), -1);
+	assert_int_equal(imageport("0/udp", &port, &udp), -1);
+	assert_int_equal(imageport("53/UDP", &port, &udp), -1);
+	assert_int_equal(imageport("/udp", &port, &udp), -1);
+	assert_int_equal(imageport(" 53", &port, &udp), -1);
+	assert_int_equal(imageport("+53", &port, &udp), -1);
+	assert_int_equal(imageport("53/udp ", &port, &udp), -1);
 }
 
 static void
@@ -246,6 +273,7 @@ main(void)
 		cmocka_unit_test(nul_byte),
 		cmocka_unit_test(good_role),
 		cmocka_unit_test(bad_roles),
+		cmocka_unit_test(image_ports),
 		cmocka_unit_test(deps),
 	};
 	int r;
