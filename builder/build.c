@@ -291,7 +291,16 @@ preppatches(const struct buildcfg *cfg, const struct recipe *r, const struct pkg
 			if (fetchdebianfile(cfg->fetch, &r->sources[0], p, &path) < 0)
 				return -1;
 		} else {
-			path = xasprintf("%s/%s", r->dir, p->file);
+			/* patch runs in the source directory: a tree given as a
+			 * relative path (the default, ".") must not name it */
+			char *rel = xasprintf("%s/%s", r->dir, p->file);
+
+			if (!(path = realpath(rel, NULL))) {
+				errat(&p->loc, "patch %s: cannot resolve %s:", p->file, rel);
+				free(rel);
+				return -1;
+			}
+			free(rel);
 		}
 		if (sha256file(path, hex) == 0) {
 			if (strcmp(hex, p->sha256)) {

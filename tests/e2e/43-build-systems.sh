@@ -197,6 +197,27 @@ u build --packages r >"$t/out3" 2>&1 || { cat "$t/out3"; fail "build after editi
 	{ cat "$t/out3"; fail "editing stage2/build-system/cmake rebuilt more (or less) than cm"; }
 echo "store key: stage2/build-system/cmake is in cm's key only"
 
+# a recipe's own patch, with the tree given as a relative path (patch runs
+# in the source directory, so the patch's path must not be relative)
+# shellcheck disable=SC2016 # a literal $(GREET) of the Makefile
+sed 's/\$(GREET)/patched/' "$s/mk/Makefile" >"$t/Makefile.new"
+(cd "$s/mk" && diff -u Makefile "$t/Makefile.new" | sed -e "1s|^--- .*|--- a/Makefile|" -e "2s|^+++ .*|+++ b/Makefile|") \
+	>"$r/pt.patch" || :
+{
+	hdr pt mk
+	echo 'build-system = make'
+	printf 'patch {\n\tfile = pt.patch\n\tsha256 = %s\n}\n' "$(sha256sum <"$r/pt.patch" | cut -d' ' -f1)"
+} >"$r/pt.recipe"
+mkdir -p "$r/pt"
+mv "$r/pt.recipe" "$r/pt.patch" "$r/pt/"
+printf 'name = p\npackages = pt\n' >"$r/roles/p.role"
+own
+# shellcheck disable=SC2086 # $as is empty or a command with arguments
+(cd "$t" && env UNDISTRO_CACHE="$t/cache" UNDISTRO_STORE="$t/store" UNDISTRO_WORK="$t/work" HOME="$t" $as \
+	"$UNDISTRO" -C tree build -k --packages p) >"$t/out5" 2>&1 || { cat "$t/out5"; fail "a patch with a relative tree"; }
+runs pt patched
+echo "patch: applied with the tree given as a relative path"
+
 # aarch64, cross: the ELF machine is the target's. The sandbox shows no
 # cross C library (a toolchain = host build is freestanding, as the
 # kernel), so these programs are too: no libc, their own _start.
