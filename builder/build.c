@@ -96,6 +96,30 @@ addkey(struct sha256 *h, const char *tag, const char *v)
 	sha256add(h, "\n", 1);
 }
 
+/* The build system's name and its stage2/build-system file's sha256, as
+ * hex; 0, or -1 after reporting at the recipe's build-system line. */
+static int
+buildsysid(const struct buildcfg *cfg, const struct recipe *r, char hex[65])
+{
+	char *p = xasprintf("%s/stage2/build-system/%s", cfg->top, buildsysname(r->buildsys)), *data;
+	struct sha256 sh;
+	size_t n;
+
+	if (readquiet(p, &data, &n) < 0) {
+		errat(&r->buildsysloc, "cannot read %s, the steps of build-system %s: %s", p,
+		      buildsysname(r->buildsys), strerror(errno));
+		free(p);
+		return -1;
+	}
+	sha256init(&sh);
+	addkey(&sh, "name", buildsysname(r->buildsys));
+	sha256add(&sh, data, n);
+	sha256finalhex(&sh, hex);
+	free(data);
+	free(p);
+	return 0;
+}
+
 int
 buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 {
@@ -139,6 +163,16 @@ buildkeys(const struct buildcfg *cfg, const struct plan *pl, char (*keys)[65])
 		addkey(&sh, "target", cfg->target->triple);
 		addkey(&sh, "toolchain", p->r->toolchain == TOOLCHAIN_HOST ? "host" : "stage2");
 		addkey(&sh, "toolchain-id", tc);
+		/* the default steps' file, in the keys of its recipes only */
+		if (p->r->buildsys != BSYS_NONE) {
+			char bs[65];
+
+			if (buildsysid(cfg, p->r, bs) < 0) {
+				sha256final(&sh, (unsigned char[32]){0});
+				goto out;
+			}
+			addkey(&sh, "build-system", bs);
+		}
 		/* the recipe's own programs: in its key only */
 		for (size_t k = 0; k < p->r->tools.n; k++)
 			addkey(&sh, "tool", hostfind(h, p->r->tools.v[k])->id.p);
@@ -257,14 +291,16 @@ preppatches(const struct buildcfg *cfg, const struct recipe *r, const struct pkg
 			if (fetchdebianfile(cfg->fetch, &r->sources[0], p, &path) < 0)
 				return -1;
 		} else {
-			/* patch runs in $SRC: the tree's own path may be relative
-			 * (-C DIR, or the current directory) */
+			/* patch runs in the source directory: a tree given as a
+			 * relative path (the default, ".") must not name it */
 			char *rel = xasprintf("%s/%s", r->dir, p->file);
 
-			if ((path = realpath(rel, NULL)))
+			if (!(path = realpath(rel, NULL))) {
+				errat(&p->loc, "patch %s: cannot resolve %s:", p->file, rel);
 				free(rel);
-			else
-				path = rel;
+				return -1;
+			}
+			free(rel);
 		}
 		if (sha256file(path, hex) == 0) {
 			if (strcmp(hex, p->sha256)) {
@@ -303,6 +339,19 @@ setenvv(struct env *e, const char *k, const char *v)
 	e->v[e->n] = NULL;
 }
 
+/* k: the list's items, one a line (they hold no newline: recipe.c), so
+ * that an item with blanks stays one argument (stage2/build-system). */
+static void
+joinenv(struct env *e, const char *k, const struct strlist *l)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; i < l->n; i++)
+		bufprintf(&b, "%s%s", i ? "\n" : "", l->v[i]);
+	setenvv(e, k, b.p ? b.p : "");
+	buffree(&b);
+}
+
 /* The documented build environment (docs/recipes.md), and nothing of the
  * caller's: no CPATH, LIBRARY_PATH, PKG_CONFIG_PATH can leak in. */
 static void
@@ -339,6 +388,11 @@ buildenv(struct env *e, const struct target *tg, const struct planpkg *p, int jo
 	setenvv(e, "PE_MACHINE", num);
 	snprintf(num, sizeof(num), "%u", tg->elfmachine);
 	setenvv(e, "ELF_MACHINE", num);
+	setenvv(e, "TARGET_CMAKE_PROCESSOR", tg->cmakeprocessor);
+	setenvv(e, "TARGET_MESON_CPU_FAMILY", tg->mesoncpufamily);
+	setenvv(e, "TARGET_MESON_CPU", tg->mesoncpu);
+	setenvv(e, "TARGET_ENDIAN", tg->endian);
+	setenvv(e, "STAGE2", SB_STAGE2);
 	/* target programs in recipe tests: under the user-mode emulator, whose
 	 * -L finds the loader and libraries in the sysroot (docs/recipes.md) */
 	v = targetnative(tg) ? xstrdup("") : xasprintf("%s -L %s", tg->qemuuser, SB_SYSROOT);
@@ -384,6 +438,8 @@ buildenv(struct env *e, const struct target *tg, const struct planpkg *p, int jo
 				bufprintf(&mk, "%s%s", mk.n ? " " : "", f->make);
 		}
 	}
+	joinenv(e, "CONFIGURE_ARGS", &r->configureargs);
+	joinenv(e, "MAKE_ARGS", &r->makeargs);
 	setenvv(e, "CONFIGURE_FLAGS", conf.p ? conf.p : "");
 	setenvv(e, "MAKE_FLAGS", mk.p ? mk.p : "");
 	buffree(&conf);
@@ -412,13 +468,18 @@ writescripts(const struct buildcfg *cfg, const struct recipe *r, const struct pk
 	if (r->toolchain == TOOLCHAIN_STAGE2)
 		bufadds(&drv, "sh " SB_STAGE2 "/mkwrapper \"$SYSROOT\" " SB_BIN " \"$TARGET\"\n");
 	for (int i = 0; i < 3 && rc == 0; i++) {
-		if (!bodies[i])
-			continue;
-		char *p = xasprintf("%s/%s.sh", d->scripts, names[i]);
+		/* a step the recipe does not write: its build system's, which
+		 * the file runs when given the step's name */
+		if (!bodies[i] && i < 2 && r->buildsys != BSYS_NONE)
+			bufprintf(&drv, "phase %s\ncd \"$SRC\"\nsh -e " SB_STAGE2 "/build-system/%s %s\n", names[i],
+			          buildsysname(r->buildsys), names[i]);
+		if (bodies[i]) {
+			char *p = xasprintf("%s/%s.sh", d->scripts, names[i]);
 
-		rc = writeatomic(p, bodies[i], strlen(bodies[i]), 0644);
-		bufprintf(&drv, "phase %s\ncd \"$SRC\"\nsh -e " SB_SCRIPTS "/%s.sh\n", names[i], names[i]);
-		free(p);
+			rc = writeatomic(p, bodies[i], strlen(bodies[i]), 0644);
+			bufprintf(&drv, "phase %s\ncd \"$SRC\"\nsh -e " SB_SCRIPTS "/%s.sh\n", names[i], names[i]);
+			free(p);
+		}
 		/* after install, before the test: what was installed must be clean */
 		if (i == 1 && r->toolchain == TOOLCHAIN_STAGE2)
 			bufadds(&drv, "phase audit\nsh " SB_STAGE2 "/audit \"$SYSROOT\" \"$DESTDIR\" \"$ARCH\"\n");

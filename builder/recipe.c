@@ -26,11 +26,12 @@ enum ftype {
 	F_USER,      /* POSIX portable user name */
 	F_WORD,      /* flag value: lands in $FLAG_*, store keys and resolve output */
 	F_WORDS,
+	F_ARGS,      /* arguments for configure, cmake, make...: one each, never evaluated */
 };
 
 /* List types: comma-separated items, and the key may repeat. */
 #define ISLIST(t) ((t) == F_URLS || (t) == F_NAMES || (t) == F_LIST || (t) == F_DEPS || (t) == F_ENUMLIST || \
-                   (t) == F_PATHS || (t) == F_GLOBS || (t) == F_WORDS)
+                   (t) == F_PATHS || (t) == F_GLOBS || (t) == F_WORDS || (t) == F_ARGS)
 
 enum { REQ = 1 };
 
@@ -46,6 +47,9 @@ struct field {
 #define NOLOC ((size_t)-1)
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* In enum buildsys's order. */
+#define BSYSCHOICES "none,autotools,cmake,meson,make,kconfig"
+
 static const struct field recipefields[] = {
 	{"name", F_NAME, offsetof(struct recipe, name), offsetof(struct recipe, nameloc), REQ, NULL},
 	{"version", F_VERSION, offsetof(struct recipe, version), offsetof(struct recipe, versionloc), REQ, NULL},
@@ -60,8 +64,13 @@ static const struct field recipefields[] = {
 	{"conflicts", F_DEPS, offsetof(struct recipe, conflicts), NOLOC, 0, NULL},
 	{"keep", F_GLOBS, offsetof(struct recipe, keep), NOLOC, 0, NULL},
 	{"tools", F_NAMES, offsetof(struct recipe, tools), NOLOC, 0, NULL},
+	{"build-system", F_ENUM, offsetof(struct recipe, buildsys), offsetof(struct recipe, buildsysloc), 0,
+	 BSYSCHOICES},
+	{"configure-args", F_ARGS, offsetof(struct recipe, configureargs), NOLOC, 0, NULL},
+	{"make-args", F_ARGS, offsetof(struct recipe, makeargs), NOLOC, 0, NULL},
 	{"build", F_SCRIPT, offsetof(struct recipe, build), offsetof(struct recipe, buildloc), 0, NULL},
-	{"install", F_SCRIPT, offsetof(struct recipe, install), offsetof(struct recipe, installloc), REQ, NULL},
+	/* required unless a build-system gives it (recipeparse) */
+	{"install", F_SCRIPT, offsetof(struct recipe, install), offsetof(struct recipe, installloc), 0, NULL},
 	{"test", F_SCRIPT, offsetof(struct recipe, test), offsetof(struct recipe, testloc), 0, NULL},
 };
 
@@ -312,6 +321,30 @@ nearest(const char *key, const struct field *tab, size_t n, const char *const *e
 	return best;
 }
 
+/* The choice of the comma-separated list nearest to v (a typo's), or NULL;
+ * a static buffer. */
+static const char *
+nearestchoice(const char *choices, const char *v)
+{
+	static char best[32];
+	size_t d, bestd = 3;
+
+	for (const char *p = choices; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char c[32];
+
+		if (len < sizeof(c)) {
+			memcpy(c, p, len);
+			c[len] = 0;
+			if ((d = editdist(v, c, 2)) < bestd)
+				bestd = d, memcpy(best, c, len + 1);
+		}
+		p += len + (e != NULL);
+	}
+	return bestd < 3 ? best : NULL;
+}
+
 static int
 choiceindex(const char *choices, const char *v)
 {
@@ -506,10 +539,26 @@ checkvalue(const struct field *f, const char *v, const struct loc *l)
 			return 0;
 		errat(l, "'%s' is yes or no, not '%s'", f->key, v);
 		return -1;
-	case F_ENUM: case F_ENUMLIST:
+	case F_ENUM: case F_ENUMLIST: {
+		const char *near;
+
 		if (choiceindex(f->choices, v) >= 0)
 			return 0;
-		errat(l, "'%s' is one of %s, not '%s'", f->key, f->choices, v);
+		if ((near = nearestchoice(f->choices, v)))
+			errat(l, "'%s' is one of %s, not '%s' (did you mean '%s'?)", f->key, f->choices, v, near);
+		else
+			errat(l, "'%s' is one of %s, not '%s'", f->key, f->choices, v);
+		return -1;
+	}
+	case F_ARGS:
+		/* each item reaches the program as one argument, as written (the
+		 * default steps split the list at newlines, never evaluate it):
+		 * a quote or '$' would arrive literally */
+		if ((i = strcspn(v, "'\"\\$`")) == strlen(v))
+			return 0;
+		bl = locat(l, i);
+		errat(&bl, "'%s' items are passed as they are, one argument each, without a shell: no quotes, "
+		      "'\\', '$' or '`' (blanks are fine: 'make-args = CFLAGS=-O2 -g, V=1')", f->key);
 		return -1;
 	case F_PATH: case F_PATHS: case F_GLOBS:
 		/* keep globs match paths relative to the root: a leading '/' is dropped */
@@ -926,6 +975,36 @@ recipeflag(struct ctx *c, struct recipe *r, const struct node *nd)
 	return bad ? -1 : 0;
 }
 
+const char *
+buildsysname(enum buildsys b)
+{
+	static const char *const names[] = {"none", "autotools", "cmake", "meson", "make", "kconfig"};
+
+	return (size_t)b < sizeof(names) / sizeof(names[0]) ? names[b] : "none";
+}
+
+/* The build machine's programs a build system's default steps run, beyond
+ * stage2/host-tools (make, sh...): they count as the recipe's `tools`, so
+ * they are looked up before the build and go into its store key. Added at
+ * the build-system line unless the recipe lists them already. */
+static void
+buildsystools(struct ctx *c, struct recipe *r)
+{
+	static const char *const cmake[] = {"cmake", "ninja", NULL}, *const meson[] = {"meson", "ninja", NULL};
+	const char *const *need = r->buildsys == BSYS_CMAKE ? cmake : r->buildsys == BSYS_MESON ? meson : NULL;
+
+	for (; need && *need; need++) {
+		size_t k, n = r->tools.n;
+
+		for (k = 0; k < r->tools.n && strcmp(r->tools.v[k], *need); k++)
+			;
+		if (k < r->tools.n)
+			continue;
+		*ARENAPUSH(c->a, r->tools.v, n) = arenastrdup(c->a, *need);
+		*ARENAPUSH(c->a, r->tools.loc, r->tools.n) = r->buildsysloc;
+	}
+}
+
 /* The file's base name without dir and suffix, for the name check. */
 static const char *
 stem(struct arena *a, const char *path, const char *suffix)
@@ -974,6 +1053,10 @@ recipeparse(struct arena *a, const char *path, const char *dir, const char *buf,
 		}
 	}
 	checkrequired(recipefields, NFIELDS(recipefields), nl.v, nl.n, &top, "recipe");
+	if (!r->install && r->buildsys == BSYS_NONE)
+		errat(&top, "recipe has no 'install' script: add 'install <<EOF' ... 'EOF', or a 'build-system' "
+		      "(%s) whose install step fits", BSYSCHOICES);
+	buildsystools(&c, r);
 	if (r->release == 0 && r->name && nerrors == before)
 		errat(&top, "release must be 1 or more");
 	if (r->name && strcmp(r->name, stem(a, path, ".recipe")))

@@ -68,6 +68,11 @@ struct flag {
 
 enum toolchain { TOOLCHAIN_STAGE2, TOOLCHAIN_HOST };
 
+/* `build-system`: which of stage2/build-system/NAME gives the build and
+ * install steps the recipe does not write itself. The order is the choice
+ * list's in recipe.c; BSYS_NONE (the default) gives none. */
+enum buildsys { BSYS_NONE, BSYS_AUTOTOOLS, BSYS_CMAKE, BSYS_MESON, BSYS_MAKE, BSYS_KCONFIG };
+
 struct recipe {
 	char *path;       /* as given, for messages */
 	char *dir;        /* directory holding the recipe, its patches and fragments */
@@ -88,8 +93,13 @@ struct recipe {
 	struct strlist tools;     /* programs of the build machine its scripts run
 	                           * (bison, perl...): found on PATH before it builds;
 	                           * build-depends are target libraries for its sysroot */
-	char *build, *install, *test;
-	struct loc loc, nameloc, versionloc, buildloc, installloc, testloc;
+	enum buildsys buildsys;   /* default steps: stage2/build-system/NAME */
+	struct strlist configureargs;  /* `configure-args`: words for configure,
+	                                * cmake, meson setup; kconfig: the base
+	                                * target, then fragment files */
+	struct strlist makeargs;  /* `make-args`: words for make or ninja */
+	char *build, *install, *test;   /* NULL: the build system's step, if any */
+	struct loc loc, nameloc, versionloc, buildloc, installloc, testloc, buildsysloc;
 };
 
 /* A package a role installs, with the flag values it chooses. */
@@ -196,6 +206,8 @@ int hostnamevalid(const char *s);
 #define CMDLINEROLEMAX 1536
 /* The value a role gives flag f of pkg, or f's default. */
 const char *flagvalue(const struct flag *f, const struct pkgchoice *pkg);
+/* The name of a build system, as recipes write it ("autotools"...; "none"). */
+const char *buildsysname(enum buildsys);
 /* The text of a dependency operator ("", "<", "<=", "=", ">=", ">"). */
 const char *depopstr(enum depop);
 #endif

@@ -18,6 +18,10 @@ struct target {
 	const char *gnutriple;   /* Debian's GNU triple: cross tool prefix, --build */
 	const char *karch;       /* Linux's ARCH= ($KARCH) */
 	unsigned elfmachine;     /* e_machine of the target's ELF files */
+	/* the build systems' names for it (stage2/build-system): cmake's
+	 * CMAKE_SYSTEM_PROCESSOR, meson's host_machine cpu_family and cpu,
+	 * and the byte order */
+	const char *cmakeprocessor, *mesoncpufamily, *mesoncpu, *endian;
 	/* the kernel: make target, its path under O=, and how to recognise it:
 	 * an EFI (PE/COFF) image for pemachine; bzimage: also the x86 boot
 	 * protocol's "HdrS" magic at 0x202 (for BIOS boot) */

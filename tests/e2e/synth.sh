@@ -23,6 +23,7 @@ synthinit() {
 	cd "$t" || exit 1
 	mkdir -p "$t/tree/recipes/roles" "$t/tree/stage2"
 	cp "$TOP/stage2/mkwrapper" "$TOP/stage2/audit" "$TOP/stage2/host-tools" "$t/tree/stage2/"
+	cp -R "$TOP/stage2/build-system" "$t/tree/stage2/"
 }
 synthrole() {
 	r=$t/tree/recipes

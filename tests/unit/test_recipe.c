@@ -116,6 +116,17 @@ static const struct badcase bad[] = {
 	{"}", "undistro: recipes/x.recipe:6:1: '}' without a block to close\n"},
 	{"toolchain = gcc", "undistro: recipes/x.recipe:6:13: 'toolchain' is one of stage2,host, not 'gcc'\n"},
 	{"homepage = www.x.org", "undistro: recipes/x.recipe:6:12: bad URL 'www.x.org': use http://, https://, ftp:// or file://, with no blanks\n"},
+	{"build-system = cmaek", "undistro: recipes/x.recipe:6:16: 'build-system' is one of none,autotools,cmake,meson,make,kconfig, "
+	 "not 'cmaek' (did you mean 'cmake'?)\n"},
+	{"build-system = scons", "undistro: recipes/x.recipe:6:16: 'build-system' is one of none,autotools,cmake,meson,make,kconfig, "
+	 "not 'scons'\n"},
+	{"build-system = make\nbuild-system = meson", "undistro: recipes/x.recipe:7:1: 'build-system' given twice (first at line 6): remove one\n"},
+	{"configure-args = --a, --prefix=$HOME", "undistro: recipes/x.recipe:6:32: 'configure-args' items are passed as they are, one "
+	 "argument each, without a shell: no quotes, '\\', '$' or '`' (blanks are fine: 'make-args = CFLAGS=-O2 -g, V=1')\n"},
+	{"make-args = \"V='1'\"", "undistro: recipes/x.recipe:6:15: 'make-args' items are passed as they are, one "
+	 "argument each, without a shell: no quotes, '\\', '$' or '`' (blanks are fine: 'make-args = CFLAGS=-O2 -g, V=1')\n"},
+	{"make-args = a,,b", "undistro: recipes/x.recipe:6:15: empty item in the list of 'make-args' (two commas, or a trailing comma?)\n"},
+	{"configure-args =", "undistro: recipes/x.recipe:6:17: 'configure-args' needs at least one item\n"},
 };
 
 static void
@@ -146,12 +157,64 @@ bad_version_and_missing(void **state)
 		"undistro: recipes/x.recipe:1:1: recipe has no 'release': add 'release = ...'\n"
 		"undistro: recipes/x.recipe:1:1: recipe has no 'desc': add 'desc = ...'\n"
 		"undistro: recipes/x.recipe:1:1: recipe has no 'license': add 'license = ...'\n"
-		"undistro: recipes/x.recipe:1:1: recipe has no 'install' script: add 'install <<EOF' ... 'EOF'\n");
+		"undistro: recipes/x.recipe:1:1: recipe has no 'install' script: add 'install <<EOF' ... 'EOF', or a "
+		"'build-system' (none,autotools,cmake,meson,make,kconfig) whose install step fits\n");
 	assert_null(r);
 	e = capture(&r, NULL, "recipes/y.recipe", "name = x\nversion = 1\nrelease = 1\ndesc = d\nlicense = MIT\ninstall <<E\nE\n");
 	assert_string_equal(e, "undistro: recipes/y.recipe:1:1: name 'x' does not match the file name 'recipes/y.recipe': rename one of them\n");
 	e = capture(&r, NULL, "recipes/x.recipe", "name = x\0\n");
 	assert_null(r);
+}
+
+/* build-system gives the install step (so none is required), its host
+ * programs become tools at its line (once), and the argument lists keep
+ * blanks inside items. */
+static void
+build_system(void **state)
+{
+	struct recipe *r;
+	const char *e = capture(&r, NULL, "recipes/x.recipe",
+		"name = x\nversion = 1\nrelease = 1\ndesc = d\nlicense = MIT\ntools = ninja, bison\n"
+		"build-system = cmake\nconfigure-args = -DA=on, -DB=x y\nconfigure-args = -DC=1\nmake-args = V=1\n");
+
+	assert_string_equal(e, "");
+	assert_non_null(r);
+	assert_int_equal(r->buildsys, BSYS_CMAKE);
+	assert_string_equal(buildsysname(r->buildsys), "cmake");
+	assert_int_equal(r->buildsysloc.line, 7);
+	assert_null(r->build);
+	assert_null(r->install);
+	assert_int_equal(r->configureargs.n, 3);
+	assert_string_equal(r->configureargs.v[1], "-DB=x y");
+	assert_int_equal(r->configureargs.loc[2].line, 9);
+	assert_int_equal(r->makeargs.n, 1);
+	assert_int_equal(r->tools.n, 3);
+	assert_string_equal(r->tools.v[0], "ninja");
+	assert_string_equal(r->tools.v[2], "cmake");
+	assert_int_equal(r->tools.loc[2].line, 7);
+	assert_int_equal(r->tools.loc[2].col, 1);
+
+	e = capture(&r, NULL, "recipes/x.recipe",
+		"name = x\nversion = 1\nrelease = 1\ndesc = d\nlicense = MIT\nbuild-system = meson\n");
+	assert_string_equal(e, "");
+	assert_int_equal(r->buildsys, BSYS_MESON);
+	assert_int_equal(r->tools.n, 2);
+	assert_string_equal(r->tools.v[0], "meson");
+	assert_string_equal(r->tools.v[1], "ninja");
+
+	/* autotools, make, kconfig need nothing beyond stage2/host-tools; none
+	 * is the default, and then install is required */
+	e = capture(&r, NULL, "recipes/x.recipe",
+		"name = x\nversion = 1\nrelease = 1\ndesc = d\nlicense = MIT\nbuild-system = kconfig\n"
+		"build <<EOF\ntrue\nEOF\n");
+	assert_string_equal(e, "");
+	assert_int_equal(r->buildsys, BSYS_KCONFIG);
+	assert_int_equal(r->tools.n, 0);
+	assert_non_null(r->build);
+	e = capture(&r, NULL, "recipes/x.recipe",
+		"name = x\nversion = 1\nrelease = 1\ndesc = d\nlicense = MIT\nbuild-system = none\n");
+	assert_null(r);
+	assert_non_null(strstr(e, "recipe has no 'install' script"));
 }
 
 static void
@@ -270,6 +333,7 @@ main(void)
 		cmocka_unit_test(good_recipe),
 		cmocka_unit_test(bad_recipes),
 		cmocka_unit_test(bad_version_and_missing),
+		cmocka_unit_test(build_system),
 		cmocka_unit_test(nul_byte),
 		cmocka_unit_test(good_role),
 		cmocka_unit_test(bad_roles),
