@@ -14,12 +14,6 @@
 #include "draft.h"
 #include "str.h"
 
-/* Whether the recipe format has the `build-system` key (the build-system
- * helpers). 0: the draft spells the guessed system's build and install steps
- * out, under a `# build-system = X` comment; 1: it writes `build-system = X`
- * and leaves the steps to the helpers. Flip it once recipe.c knows the key. */
-#define DRAFT_BUILD_SYSTEM_KEY 0
-
 /* Archive suffixes, longest first where one ends another. */
 static const char *const archext[] = {
 	".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst", ".tar.lz", ".tar.lzma", ".tar.Z", ".tgz", ".txz",
@@ -160,37 +154,23 @@ draftbuildsys(const char *dir)
 		enum buildsys sys;
 		int autoreconf;
 	} marks[] = {
-		{"meson.build", NULL, BS_MESON, 0},
-		{"CMakeLists.txt", NULL, BS_CMAKE, 0},
-		{"configure", NULL, BS_AUTOTOOLS, 0},
-		{"configure.ac", NULL, BS_AUTOTOOLS, 1},
-		{"configure.in", NULL, BS_AUTOTOOLS, 1},
-		{"Kconfig", "Makefile", BS_KCONFIG, 0},
-		{"Config.in", "Makefile", BS_KCONFIG, 0},
-		{"GNUmakefile", NULL, BS_MAKE, 0},
-		{"Makefile", NULL, BS_MAKE, 0},
-		{"makefile", NULL, BS_MAKE, 0},
+		{"meson.build", NULL, BSYS_MESON, 0},
+		{"CMakeLists.txt", NULL, BSYS_CMAKE, 0},
+		{"configure", NULL, BSYS_AUTOTOOLS, 0},
+		{"configure.ac", NULL, BSYS_AUTOTOOLS, 1},
+		{"configure.in", NULL, BSYS_AUTOTOOLS, 1},
+		{"Kconfig", "Makefile", BSYS_KCONFIG, 0},
+		{"Config.in", "Makefile", BSYS_KCONFIG, 0},
+		{"GNUmakefile", NULL, BSYS_MAKE, 0},
+		{"Makefile", NULL, BSYS_MAKE, 0},
+		{"makefile", NULL, BSYS_MAKE, 0},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 		if (hasfile(dir, marks[i].file) && (!marks[i].also || hasfile(dir, marks[i].also)))
 			return (struct bsguess){.sys = marks[i].sys, .why = marks[i].file, .autoreconf = marks[i].autoreconf};
-	return (struct bsguess){.sys = BS_NONE, .why = NULL};
-}
-
-const char *
-buildsysname(enum buildsys b)
-{
-	switch (b) {
-	case BS_AUTOTOOLS: return "autotools";
-	case BS_CMAKE: return "cmake";
-	case BS_MESON: return "meson";
-	case BS_MAKE: return "make";
-	case BS_KCONFIG: return "kconfig";
-	case BS_NONE: break;
-	}
-	return "none";
+	return (struct bsguess){.sys = BSYS_NONE, .why = NULL};
 }
 
 enum { LICENSEHEAD = 65536 };
@@ -305,54 +285,6 @@ draftlicense(const char *dir, const char **why)
 	return spdx[0] ? spdx : NULL;
 }
 
-/* The build and install steps of each build system, as docs/recipes.md's
- * Build environment says a target-neutral recipe writes them. */
-static const struct {
-	enum buildsys sys;
-	const char *tools, *build, *install;
-} steps[] = {
-	{BS_AUTOTOOLS, NULL,
-	 "cd \"$BUILD\"\n"
-	 "\"$SRC/configure\" --build=\"$BUILD_TRIPLE\" --host=\"$TARGET\" --prefix=\"$PREFIX\" $CONFIGURE_FLAGS \\\n"
-	 "\tCC=\"$CC\" AR=\"$AR\" RANLIB=\"$RANLIB\" STRIP=\"$STRIP\" CFLAGS=\"$CFLAGS\" LDFLAGS=\"$LDFLAGS\"\n"
-	 "make -j\"$JOBS\" $MAKE_FLAGS\n",
-	 "make -C \"$BUILD\" DESTDIR=\"$DESTDIR\" install\n"
-	 "# libtool's .la files name build paths\n"
-	 "find \"$DESTDIR\" -name '*.la' -exec rm -f {} +\n"},
-	{BS_CMAKE, "cmake",
-	 "cmake -S \"$SRC\" -B \"$BUILD\" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=\"$PREFIX\" \\\n"
-	 "\t-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=\"$ARCH\" -DCMAKE_C_COMPILER=\"$CC\" \\\n"
-	 "\t-DCMAKE_FIND_ROOT_PATH=\"$SYSROOT\" -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER \\\n"
-	 "\t-DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \\\n"
-	 "\t-DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY $CONFIGURE_FLAGS\n"
-	 "cmake --build \"$BUILD\" -j\"$JOBS\"\n",
-	 "DESTDIR=\"$DESTDIR\" cmake --install \"$BUILD\"\n"},
-	{BS_MESON, "meson, ninja",
-	 "cat >\"$BUILD/cross.ini\" <<END\n"
-	 "[binaries]\n"
-	 "c = '$CC'\n"
-	 "ar = '$AR'\n"
-	 "strip = '$STRIP'\n"
-	 "pkg-config = '$PKG_CONFIG'\n"
-	 "[host_machine]\n"
-	 "system = 'linux'\n"
-	 "cpu_family = '$ARCH'\n"
-	 "cpu = '$ARCH'\n"
-	 "endian = 'little'\n"
-	 "END\n"
-	 "meson setup --cross-file \"$BUILD/cross.ini\" --prefix=\"$PREFIX\" --buildtype=release $CONFIGURE_FLAGS \\\n"
-	 "\t\"$BUILD/obj\" \"$SRC\"\n"
-	 "meson compile -C \"$BUILD/obj\" -j \"$JOBS\"\n",
-	 "DESTDIR=\"$DESTDIR\" meson install -C \"$BUILD/obj\" --no-rebuild\n"},
-	{BS_MAKE, NULL,
-	 "make -j\"$JOBS\" CC=\"$CC\" AR=\"$AR\" RANLIB=\"$RANLIB\" PREFIX=\"$PREFIX\" $MAKE_FLAGS\n",
-	 "make DESTDIR=\"$DESTDIR\" PREFIX=\"$PREFIX\" install\n"},
-	{BS_KCONFIG, NULL,
-	 "make ARCH=\"$KARCH\" CROSS_COMPILE=\"$TARGET-\" defconfig\n"
-	 "make -j\"$JOBS\" ARCH=\"$KARCH\" CROSS_COMPILE=\"$TARGET-\" $MAKE_FLAGS\n",
-	 "make ARCH=\"$KARCH\" CROSS_COMPILE=\"$TARGET-\" DESTDIR=\"$DESTDIR\" CONFIG_PREFIX=\"$DESTDIR\" install\n"},
-};
-
 /* The steps of a build system the helpers do not cover (none found). */
 static const char nosteps[] =
 	"echo 'FILL: write the build and install steps of this recipe' >&2\n"
@@ -364,45 +296,28 @@ fill(struct buf *b, const char *why)
 	bufprintf(b, "# FILL: %s\n", why);
 }
 
-/* The build-system part: the key, or the steps spelled out. */
+/* The build-system part: the key, whose default steps (stage2/build-system)
+ * build and install it; a tree without one gets steps to write. */
 static void
 draftsteps(struct buf *b, const struct draft *d)
 {
-	const char *name = buildsysname(d->bs.sys);
-	size_t i;
-
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && steps[i].sys != d->bs.sys; i++)
-		;
-	if (i == sizeof(steps) / sizeof(steps[0])) {
+	if (d->bs.sys == BSYS_NONE) {
 		fill(b, "no build system found at the top of the source tree (no configure, CMakeLists.txt, "
 		     "meson.build or Makefile): write build and install");
 		bufprintf(b, "install <<EOF\n%sEOF\n", nosteps);
 		return;
 	}
 	bufprintf(b, "# guessed from %s at the top of the source tree\n", d->bs.why);
-	if (d->bs.sys == BS_KCONFIG)
-		fill(b, "the configuration: defconfig, or fragments beside the recipe merged into a base");
-	if (DRAFT_BUILD_SYSTEM_KEY) {
-		/* the helper's steps; only a tree without configure needs one first */
-		bufprintf(b, "build-system = %s\n", name);
-		if (d->bs.autoreconf)
-			bufadds(b, "tools = autoreconf, autoconf, automake, libtoolize\n\nbuild <<EOF\n"
-			           "# the tarball has configure.ac but no configure: make it\n"
-			           "(cd \"$SRC\" && autoreconf -fi)\n"
-			           ". \"$STAGE2/build-system/autotools\"\n"
-			           "autotools_build\nEOF\n");
-		return;
-	}
-	bufprintf(b, "# build-system = %s\n", name);
-	if (d->bs.autoreconf || steps[i].tools)
-		bufprintf(b, "tools = %s%s%s\n", steps[i].tools ? steps[i].tools : "",
-		          steps[i].tools && d->bs.autoreconf ? ", " : "",
-		          d->bs.autoreconf ? "autoreconf, autoconf, automake, libtoolize" : "");
-	bufadds(b, "\nbuild <<EOF\n");
+	if (d->bs.sys == BSYS_KCONFIG)
+		fill(b, "the configuration: configure-args = BASE (defconfig...), then fragments beside the recipe");
+	bufprintf(b, "build-system = %s\n", buildsysname(d->bs.sys));
+	/* only a tree without configure needs a step of its own first */
 	if (d->bs.autoreconf)
-		bufadds(b, "# the tarball has configure.ac but no configure: make it\n"
-		           "(cd \"$SRC\" && autoreconf -fi)\n");
-	bufprintf(b, "%sEOF\n\ninstall <<EOF\n%sEOF\n", steps[i].build, steps[i].install);
+		bufadds(b, "tools = autoreconf, autoconf, automake, libtoolize\n\nbuild <<EOF\n"
+		           "# the tarball has configure.ac but no configure: make it\n"
+		           "(cd \"$SRC\" && autoreconf -fi)\n"
+		           ". \"$STAGE2/build-system/autotools\"\n"
+		           "autotools_build\nEOF\n");
 }
 
 /* s in a comment line: printable ASCII only, so that a hostile file name

@@ -6,17 +6,9 @@
  * check or fill is written under a `# FILL:` comment line, with a value that
  * `undistro check` accepts. Nothing here fetches, unpacks or writes files. */
 #include <stddef.h>
+#include "recipe.h"
 
 struct buf;
-
-enum buildsys {
-	BS_NONE,
-	BS_AUTOTOOLS,
-	BS_CMAKE,
-	BS_MESON,
-	BS_MAKE,
-	BS_KCONFIG,
-};
 
 /* What the tree's top shows (draftbuildsys). */
 struct bsguess {
@@ -49,15 +41,13 @@ struct draft {
 void draftguess(const char *file, char **name, char **version);
 /* The build system of the unpacked tree at dir, from the files at its top:
  * meson.build, CMakeLists.txt, configure (or configure.ac/.in alone),
- * Kconfig beside a Makefile, a Makefile; BS_NONE when none is there. */
+ * Kconfig beside a Makefile, a Makefile; BSYS_NONE when none is there. */
 struct bsguess draftbuildsys(const char *dir);
 /* The SPDX id of the license text in the tree's top LICENSE*, LICENCE* or
  * COPYING* files (MIT, BSD-2/3-Clause, Apache-2.0, GPL-2.0/3.0, LGPL-2.1,
  * ISC, Zlib), several joined by AND; NULL when none is recognised. *why
  * receives the file it came from (static storage until the next call). */
 const char *draftlicense(const char *dir, const char **why);
-/* The build system's name as the recipe format spells it ("autotools"). */
-const char *buildsysname(enum buildsys);
 /* The recipe text for d, appended to out. */
 void draftrecipe(struct buf *out, const struct draft *d);
 #endif

@@ -36,7 +36,7 @@ for a; do
 	--host=*) host=${a#*=} ;;
 	--prefix=*) prefix=${a#*=} ;;
 	CC=*) cc=${a#*=} ;;
-	AR=* | RANLIB=* | STRIP=* | CFLAGS=* | LDFLAGS=*) ;;
+	AR=* | RANLIB=* | STRIP=* | CFLAGS=* | LDFLAGS=* | PKG_CONFIG=* | --sysconfdir=* | --localstatedir=* | --disable-static) ;;
 	*) echo "configure: unknown option $a" >&2; exit 1 ;;
 	esac
 done
@@ -108,9 +108,7 @@ new() {
 	grep -qx "	size   = $(wc -c <"$srv/$file")" "$f" || fail "$f: not the size of $file"
 	grep -qx "	file   = $file" "$f" || fail "$f: no file = $file"
 	grep -qx "name     = $rec" "$f" || fail "$f: name is not $rec"
-	# `# build-system = X` above spelled-out steps, or the key itself once
-	# the format has it (draft.c: DRAFT_BUILD_SYSTEM_KEY)
-	grep -qE "^(# )?build-system = $sys\$" "$f" || { cat "$f"; fail "$f: build system is not $sys"; }
+	grep -qx "build-system = $sys" "$f" || { cat "$f"; fail "$f: build system is not $sys"; }
 	grep -qx "license  = $lic" "$f" || { cat "$f"; fail "$f: license is not $lic"; }
 	grep -q '^# FILL: ' "$f" || fail "$f: no field marked to fill"
 	grep -q "wrote $f" "$t/err" || fail "recipe new $src did not say what it wrote"
@@ -120,20 +118,14 @@ new() {
 new "file://$srv/hello-auto-1.0.tar.gz" hello-auto autotools GPL-2.0-only
 grep -qx "version  = 1.0" "$r/hello-auto.recipe" || fail "hello-auto: version"
 grep -qx "	url    = file://$srv/hello-auto-1.0.tar.gz" "$r/hello-auto.recipe" || fail "hello-auto: url"
-# the steps, when the draft spells them out
-steps() { ! grep -q '^build-system = ' "$r/$1.recipe"; }
-# shellcheck disable=SC2016 # the recipe's text
-! steps hello-auto || grep -q '"$SRC/configure" --build="$BUILD_TRIPLE" --host="$TARGET"' "$r/hello-auto.recipe" ||
-	fail "hello-auto: no cross configure call"
+grep -q '^build <<' "$r/hello-auto.recipe" && fail "hello-auto: steps of its own beside build-system"
 new "$url/cm-2.1.tar.xz" cm cmake MIT
 grep -qx "version  = 2.1" "$r/cm.recipe" || fail "cm: version"
 grep -qx "	url    = $url/cm-2.1.tar.xz" "$r/cm.recipe" || fail "cm: url"
-! steps cm || grep -qx "tools = cmake" "$r/cm.recipe" || fail "cm: tools"
 grep -q "GET /cm-2.1.tar.xz" "$t/http.log" || fail "cm: not fetched over http"
 new "$srv/ms_0.3.orig.tar.bz2" ms meson Apache-2.0
 grep -qx "version  = 0.3" "$r/ms.recipe" || fail "ms: version"
 grep -qx "	url    = file://$srv/ms_0.3.orig.tar.bz2" "$r/ms.recipe" || fail "ms: a local file's url"
-! steps ms || grep -q -- "--cross-file" "$r/ms.recipe" || fail "ms: no meson cross file"
 new "$url/mk-v4.2.tar.gz" mkpkg make LicenseRef-FILL --name mkpkg
 grep -qx "version  = 4.2" "$r/mkpkg.recipe" || fail "mkpkg: version"
 new "$url/ac-0.9.tar.gz" ac autotools LicenseRef-FILL

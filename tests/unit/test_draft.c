@@ -126,21 +126,21 @@ test_buildsys(void **state)
 		enum buildsys sys;
 		int autoreconf;
 	} cases[] = {
-		{{"meson.build", "README", NULL}, BS_MESON, 0},
-		{{"CMakeLists.txt", NULL}, BS_CMAKE, 0},
-		{{"configure", "Makefile.in", NULL}, BS_AUTOTOOLS, 0},
-		{{"configure.ac", "Makefile.am", NULL}, BS_AUTOTOOLS, 1},
-		{{"configure.in", NULL}, BS_AUTOTOOLS, 1},
-		{{"Kconfig", "Makefile", NULL}, BS_KCONFIG, 0},
-		{{"Config.in", "Makefile", NULL}, BS_KCONFIG, 0},
-		{{"Kconfig", NULL}, BS_NONE, 0},
-		{{"Makefile", NULL}, BS_MAKE, 0},
-		{{"GNUmakefile", NULL}, BS_MAKE, 0},
-		{{"README", "src.c", NULL}, BS_NONE, 0},
+		{{"meson.build", "README", NULL}, BSYS_MESON, 0},
+		{{"CMakeLists.txt", NULL}, BSYS_CMAKE, 0},
+		{{"configure", "Makefile.in", NULL}, BSYS_AUTOTOOLS, 0},
+		{{"configure.ac", "Makefile.am", NULL}, BSYS_AUTOTOOLS, 1},
+		{{"configure.in", NULL}, BSYS_AUTOTOOLS, 1},
+		{{"Kconfig", "Makefile", NULL}, BSYS_KCONFIG, 0},
+		{{"Config.in", "Makefile", NULL}, BSYS_KCONFIG, 0},
+		{{"Kconfig", NULL}, BSYS_NONE, 0},
+		{{"Makefile", NULL}, BSYS_MAKE, 0},
+		{{"GNUmakefile", NULL}, BSYS_MAKE, 0},
+		{{"README", "src.c", NULL}, BSYS_NONE, 0},
 		/* both: meson over cmake, cmake over a configure beside it */
-		{{"meson.build", "CMakeLists.txt", NULL}, BS_MESON, 0},
-		{{"CMakeLists.txt", "configure", "Makefile", NULL}, BS_CMAKE, 0},
-		{{"configure", "configure.ac", NULL}, BS_AUTOTOOLS, 0},
+		{{"meson.build", "CMakeLists.txt", NULL}, BSYS_MESON, 0},
+		{{"CMakeLists.txt", "configure", "Makefile", NULL}, BSYS_CMAKE, 0},
+		{{"configure", "configure.ac", NULL}, BSYS_AUTOTOOLS, 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -168,7 +168,7 @@ test_buildsysnotfile(void **state)
 	(void)state;
 	assert_int_equal(symlink("/etc/passwd", mk), 0);
 	assert_int_equal(mkdir(cm, 0755), 0);
-	assert_int_equal(draftbuildsys(d).sys, BS_NONE);
+	assert_int_equal(draftbuildsys(d).sys, BSYS_NONE);
 	free(d);
 	free(mk);
 	free(cm);
@@ -258,7 +258,7 @@ test_licensetwo(void **state)
 static void
 test_recipe(void **state)
 {
-	static const enum buildsys all[] = {BS_NONE, BS_AUTOTOOLS, BS_CMAKE, BS_MESON, BS_MAKE, BS_KCONFIG};
+	static const enum buildsys all[] = {BSYS_NONE, BSYS_AUTOTOOLS, BSYS_CMAKE, BSYS_MESON, BSYS_MAKE, BSYS_KCONFIG};
 	(void)state;
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		for (int variant = 0; variant < 2; variant++) {
@@ -269,7 +269,7 @@ test_recipe(void **state)
 				.sha256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
 				.size = 12345, .debian = variant ? "hello" : NULL, .debianversion = variant ? "1.2.3-1" : NULL,
 				.strip = !variant,
-				.bs = {.sys = all[i], .why = "x", .autoreconf = variant && all[i] == BS_AUTOTOOLS},
+				.bs = {.sys = all[i], .why = "x", .autoreconf = variant && all[i] == BSYS_AUTOTOOLS},
 				.license = variant ? NULL : "GPL-2.0-only AND MIT", .licensewhy = "COPYING, LICENSE",
 			};
 			struct buf b = {0};
@@ -284,13 +284,12 @@ test_recipe(void **state)
 			assert_string_equal(r->sources[0].sha256, d.sha256);
 			assert_int_equal(r->sources[0].strip, !variant);
 			assert_non_null(strstr(b.p, "# FILL: "));
-			if (all[i] != BS_NONE) {
-				/* a comment above the steps, or the key (DRAFT_BUILD_SYSTEM_KEY) */
-				char *line = xasprintf("build-system = %s\n", buildsysname(all[i]));
-				const char *at = strstr(b.p, line);
+			if (all[i] != BSYS_NONE) {
+				/* the key, whose default steps build it */
+				char *line = xasprintf("\nbuild-system = %s\n", buildsysname(all[i]));
 
-				assert_non_null(at);
-				assert_true(at[-1] == '\n' || (at[-1] == ' ' && at[-2] == '#' && at[-3] == '\n'));
+				assert_non_null(strstr(b.p, line));
+				assert_int_equal(r->buildsys, all[i]);
 				free(line);
 			}
 			if (d.bs.autoreconf)
@@ -310,7 +309,7 @@ test_recipehostilenames(void **state)
 	struct draft d = {
 		.name = "x", .version = "1", .from = "x-1.tar.gz\nname = evil", .url = "https://example.org/x-1.tar.gz",
 		.file = "x-1.tar.gz", .sha256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
-		.size = 1, .strip = 1, .bs = {.sys = BS_MAKE, .why = "Makefile"},
+		.size = 1, .strip = 1, .bs = {.sys = BSYS_MAKE, .why = "Makefile"},
 		.license = "MIT", .licensewhy = "COPYING\ndepends = evil",
 	};
 	struct buf b = {0};
