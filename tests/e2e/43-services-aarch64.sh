@@ -4,7 +4,7 @@
 # proxy, cache and resolver images are made (only their own packages build:
 # zlib, pcre2, nginx, redis, dnsmasq, each with its recipe test run under
 # qemu-aarch64), and the services' programs in them are AArch64 ELF files
-# for musl's aarch64 loader. 73-services.sh boots and uses the x86_64 ones.
+# for musl's aarch64 loader. 75-services.sh boots and uses the x86_64 ones.
 set -eu
 : "${UNDISTRO:?}" "${TOP:?}"
 . "$TOP/tests/e2e/lib.sh"
