@@ -28,17 +28,44 @@
 
 extern char **environ;
 
-/* posix_spawnp reports exec failure through its return value (glibc uses a
- * close-on-exec pipe internally, as musl does), so "could not start" is told
- * apart from "started and failed". */
+/* posix_spawnp with fa (NULL: every descriptor inherited) and the
+ * children's signal state: nothing blocked, SIGXFSZ back to its default
+ * (main ignores it for itself only). posix_spawnp reports exec failure
+ * through its return value (glibc uses a close-on-exec pipe internally, as
+ * musl does), so "could not start" is told apart from "started and failed":
+ * reported, -1. */
 static pid_t
-spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int errfd)
+spawnwith(char *const argv[], char *const env[], const posix_spawn_file_actions_t *fa)
 {
-	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
 	pid_t pid;
 	int e;
+
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGXFSZ);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	e = posix_spawnp(&pid, argv[0], fa, &attr, argv, env ? env : environ);
+	posix_spawnattr_destroy(&attr);
+	if (e) {
+		errno = e;
+		err("cannot run %s:", argv[0]);
+		return -1;
+	}
+	return pid;
+}
+
+/* argv with stdin /dev/null, stdout and stderr on outfd and errfd (-1:
+ * inherited), in cwd (NULL: ours). */
+static pid_t
+spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int errfd)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -48,22 +75,8 @@ spawn(char *const argv[], char *const env[], const char *cwd, int outfd, int err
 		posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	if (cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	/* main ignores SIGXFSZ for itself only */
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGXFSZ);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env ? env : environ);
+	pid = spawnwith(argv, env, &fa);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (e) {
-		errno = e;
-		err("cannot run %s:", argv[0]);
-		return -1;
-	}
 	return pid;
 }
 
@@ -113,26 +126,7 @@ osstart(char *const argv[], int *outfd)
 pid_t
 osstartterm(char *const argv[])
 {
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	pid_t pid;
-	int e;
-
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGXFSZ);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	e = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	if (e) {
-		errno = e;
-		err("cannot run %s:", argv[0]);
-		return -1;
-	}
-	return pid;
+	return spawnwith(argv, NULL, NULL);
 }
 
 int
