@@ -29,7 +29,7 @@ waitfor() {
 }
 # monitor COMMAND: one human monitor command, its answer on stdout
 monitor() {
-	as python3 -c '
+	python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
