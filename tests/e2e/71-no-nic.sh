@@ -13,7 +13,9 @@ set -eu
 needbuild base
 t=$(mktemp -d /tmp/e2e-nonic.XXXXXX)
 qpid=
-trap '[ -z "$qpid" ] || kill "$qpid" 2>/dev/null || :; rm -rf "$t"' EXIT
+# qemu runs in a session of its own (setsid): the whole group is ended on
+# exit, whatever the `as` wrapper forked
+trap '[ -z "$qpid" ] || { kill -TERM "-$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; }; rm -rf "$t"' EXIT
 chmod 755 "$t"
 [ "$(id -u)" -ne 0 ] || chown 65534:65534 "$t"
 log=$t/console.log
@@ -48,7 +50,8 @@ sys.stdout.write(out.decode(errors="replace"))
 }
 : >"$log"
 [ "$(id -u)" -ne 0 ] || chown 65534:65534 "$log"
-as qemu-system-x86_64 -M pc -accel tcg -m 256 -display none -no-reboot \
+# shellcheck disable=SC2086 # $asuser is empty or a command with arguments
+setsid $asuser qemu-system-x86_64 -M pc -accel tcg -m 256 -display none -no-reboot \
 	-drive "if=none,id=d0,format=raw,snapshot=on,file=$E2E/out/base/disk.raw" \
 	-device nvme,drive=d0,serial=undistro0,bootindex=0 -device virtio-rng-pci \
 	-nic none -serial "file:$log" -monitor "unix:$t/mon,server=on,wait=off" &
@@ -68,6 +71,12 @@ fi
 waitfor 'undistro: Ethernet device eth0 appeared' 120
 waitfor 'undistro: role base ready' 120
 [ "$(grep -c 'undistro: no Ethernet device' "$log")" = 1 ] || fail "the no-device message came more than once"
-ssh-keyscan -T 30 -p "$port" 127.0.0.1 2>/dev/null | grep -q ' ssh-ed25519 ' ||
-	fail "no ssh host key through the hot-plugged NIC"
+# dropbear -R makes its host keys on the first connection: that one may
+# end before the key exchange, so a few tries
+n=0
+until ssh-keyscan -T 30 -p "$port" 127.0.0.1 2>"$t/keyscan.err" | grep -q ' ssh-ed25519 '; do
+	n=$((n + 1))
+	[ "$n" -lt 5 ] || { cat "$t/keyscan.err"; tail -20 "$log"; fail "no ssh host key through the hot-plugged NIC"; }
+	sleep 1
+done
 echo "no NIC: message once; hot-plugged virtio-net: lease, sshd and ready"
