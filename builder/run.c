@@ -252,8 +252,11 @@ runimage(const struct runopts *o)
 	return r;
 }
 
-pid_t
-runspawn(const struct runopts *o)
+/* qemu for o: its console on *fd (a pipe) when fd is not NULL, else on our
+ * terminal, with every descriptor inherited. Returns its pid, or -1
+ * (reported). */
+static pid_t
+qemustart(const struct runopts *o, int *fd)
 {
 	struct arena a = {0};
 	struct args g = {.a = &a};
@@ -261,13 +264,19 @@ runspawn(const struct runopts *o)
 
 	if (checkfiles(o) == 0) {
 		addmachine(&g, o);
-		adddevices(&g, o, 0);
+		adddevices(&g, o, fd != NULL);
 		*ARENAPUSH(g.a, g.v, g.n) = NULL;
 		fflush(NULL);
-		pid = osstartterm(g.v);
+		pid = fd ? osstart(g.v, fd) : osstartterm(g.v);
 	}
 	arenafree(&a);
 	return pid;
+}
+
+pid_t
+runspawn(const struct runopts *o)
+{
+	return qemustart(o, NULL);
 }
 
 int
@@ -281,16 +290,5 @@ runhostport(int guest, int udp)
 pid_t
 runstart(const struct runopts *o, int *fd)
 {
-	struct arena a = {0};
-	struct args g = {.a = &a};
-	pid_t pid = -1;
-
-	if (checkfiles(o) == 0) {
-		addmachine(&g, o);
-		adddevices(&g, o, 1);
-		*ARENAPUSH(g.a, g.v, g.n) = NULL;
-		pid = osstart(g.v, fd);
-	}
-	arenafree(&a);
-	return pid;
+	return qemustart(o, fd);
 }
